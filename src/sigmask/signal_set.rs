@@ -1,0 +1,208 @@
+//! [`SignalSet`]: a set of signals, with the presets a Go process needs.
+
+use crate::{Error, Result};
+use nix::sys::signal::{SigSet, Signal};
+
+/// A set of signals: a newtype over the platform `sigset_t` (through `nix`'s [`SigSet`]).
+///
+/// Only the standard signals that [`Signal`] names can be members; real-time signals are out
+/// of scope. `Debug` prints signal names, so a mask in a test failure reads as
+/// `{SIGURG, SIGPROF}` rather than a bit pattern.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalSet(SigSet);
+
+/// Signals that must never be blocked: the kernel cannot block SIGKILL/SIGSTOP, and blocking a
+/// synchronous signal turns the next fault into a silent kill (and breaks Go's panics on nil
+/// dereference, which arrive as SIGSEGV).
+const UNBLOCKABLE: [Signal; 7] = [
+    Signal::SIGKILL,
+    Signal::SIGSTOP,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGFPE,
+    Signal::SIGILL,
+    Signal::SIGTRAP,
+];
+
+impl SignalSet {
+    /// The empty set.
+    pub fn empty() -> Self {
+        SignalSet(SigSet::empty())
+    }
+
+    /// The Go runtime's asynchronous signals: SIGURG (goroutine preemption, Go ≥ 1.14) and
+    /// SIGPROF (CPU profiling). The default mask of threads gobridge creates.
+    pub fn go_runtime() -> Self {
+        Self::from_signals([Signal::SIGURG, Signal::SIGPROF])
+    }
+
+    /// SIGPROF and SIGUSR1: the profiler's signal and the one applications use for their own
+    /// notifications (Go itself does not use SIGUSR1).
+    pub fn profiling() -> Self {
+        Self::from_signals([Signal::SIGPROF, Signal::SIGUSR1])
+    }
+
+    /// A set of the given signals.
+    pub fn from_signals(signals: impl IntoIterator<Item = Signal>) -> Self {
+        SignalSet(signals.into_iter().collect())
+    }
+
+    /// Adds a signal; returns `self` for chaining.
+    pub fn with(mut self, signal: Signal) -> Self {
+        self.0.add(signal);
+        self
+    }
+
+    /// Adds a signal.
+    pub fn insert(&mut self, signal: Signal) {
+        self.0.add(signal);
+    }
+
+    /// Removes a signal.
+    pub fn remove(&mut self, signal: Signal) {
+        self.0.remove(signal);
+    }
+
+    /// Whether `signal` is a member.
+    pub fn contains(&self, signal: Signal) -> bool {
+        self.0.contains(signal)
+    }
+
+    /// Whether the set has no members.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The members, in signal-number order.
+    pub fn iter(&self) -> impl Iterator<Item = Signal> + '_ {
+        Signal::iterator().filter(|s| self.0.contains(*s))
+    }
+
+    /// Members of either set.
+    pub fn union(&self, other: &SignalSet) -> SignalSet {
+        SignalSet(self.0 | other.0)
+    }
+
+    /// Members of both sets.
+    pub fn intersection(&self, other: &SignalSet) -> SignalSet {
+        Self::from_signals(self.iter().filter(|s| other.contains(*s)))
+    }
+
+    /// Members of `self` that are not in `other`.
+    pub fn difference(&self, other: &SignalSet) -> SignalSet {
+        Self::from_signals(self.iter().filter(|s| !other.contains(*s)))
+    }
+
+    /// Whether every member of `self` is in `other`.
+    pub fn is_subset(&self, other: &SignalSet) -> bool {
+        self.iter().all(|s| other.contains(s))
+    }
+
+    /// `Err(Error::Unblockable(sig))` for the first member that must not be blocked
+    /// (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP).
+    pub fn check_blockable(&self) -> Result<()> {
+        match UNBLOCKABLE.iter().find(|s| self.contains(**s)) {
+            Some(&signal) => Err(Error::Unblockable(signal)),
+            None => Ok(()),
+        }
+    }
+
+    /// The set as a bit mask, bit `n - 1` for signal number `n`: the C ABI's representation.
+    pub fn to_bits(&self) -> u64 {
+        self.iter().fold(0, |bits, s| bits | 1u64 << (s as i32 - 1))
+    }
+
+    /// The set from a bit mask (bit `n - 1` for signal number `n`).
+    ///
+    /// A bit that names no standard signal is `Error::InvalidArgument`.
+    pub fn from_bits(bits: u64) -> Result<SignalSet> {
+        let mut set = SignalSet::empty();
+        for n in 1..=64 {
+            if bits & (1u64 << (n - 1)) != 0 {
+                let signal = Signal::try_from(n)
+                    .map_err(|_| Error::InvalidArgument("unknown signal bit"))?;
+                set.insert(signal);
+            }
+        }
+        Ok(set)
+    }
+
+    /// The underlying `nix` set.
+    pub fn as_sigset(&self) -> &SigSet {
+        &self.0
+    }
+}
+
+impl From<SigSet> for SignalSet {
+    fn from(set: SigSet) -> Self {
+        SignalSet(set)
+    }
+}
+
+impl From<SignalSet> for SigSet {
+    fn from(set: SignalSet) -> Self {
+        set.0
+    }
+}
+
+impl FromIterator<Signal> for SignalSet {
+    fn from_iter<I: IntoIterator<Item = Signal>>(iter: I) -> Self {
+        Self::from_signals(iter)
+    }
+}
+
+impl std::fmt::Debug for SignalSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter().map(|s| DebugName(s.as_str()))).finish()
+    }
+}
+
+struct DebugName(&'static str);
+
+impl std::fmt::Debug for DebugName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_debug() {
+        assert_eq!(format!("{:?}", SignalSet::go_runtime()), "{SIGURG, SIGPROF}");
+        assert_eq!(format!("{:?}", SignalSet::profiling()), "{SIGUSR1, SIGPROF}");
+        assert_eq!(format!("{:?}", SignalSet::empty()), "{}");
+    }
+
+    #[test]
+    fn algebra() {
+        let a = SignalSet::go_runtime();
+        let b = SignalSet::profiling();
+        assert_eq!(a.intersection(&b), SignalSet::from_signals([Signal::SIGPROF]));
+        assert_eq!(a.difference(&b), SignalSet::from_signals([Signal::SIGURG]));
+        assert_eq!(a.union(&b).iter().count(), 3);
+        assert!(a.intersection(&b).is_subset(&a));
+        assert!(SignalSet::empty().is_empty());
+    }
+
+    #[test]
+    fn bits_round_trip_and_reject_unknown() {
+        let set = SignalSet::go_runtime().with(Signal::SIGUSR1);
+        assert_eq!(SignalSet::from_bits(set.to_bits()).unwrap(), set);
+        assert_eq!(SignalSet::from_bits(1 << (libc::SIGUSR1 - 1)).unwrap().to_bits(), 1 << 9);
+        assert!(matches!(SignalSet::from_bits(1 << 40), Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn unblockable_signals_are_refused() {
+        for s in UNBLOCKABLE {
+            assert_eq!(
+                SignalSet::go_runtime().with(s).check_blockable(),
+                Err(Error::Unblockable(s))
+            );
+        }
+        assert_eq!(SignalSet::go_runtime().check_blockable(), Ok(()));
+    }
+}
