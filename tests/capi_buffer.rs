@@ -80,28 +80,22 @@ fn null_or_misaligned_out_pointer_is_invalid_argument_and_allocates_nothing() {
     let before = stats();
     let mut m = Msg::new();
     // SAFETY: NULL `out` is allowed by the contract and refused.
-    assert_eq!(
-        unsafe { gobridge_buffer_alloc(64, ptr::null_mut(), m.st()) },
-        GOBRIDGE_E_INVALID_ARGUMENT
-    );
+    let code = unsafe { gobridge_buffer_alloc(64, ptr::null_mut(), m.st()) };
+    assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(m.text(), "invalid argument: out-pointer is NULL");
     let mut raw = [0u64; 8];
     let misaligned = raw.as_mut_ptr().cast::<u8>().wrapping_add(4).cast::<OwnedBufInfo>();
     // SAFETY: a misaligned `out` is refused before any write.
-    assert_eq!(
-        unsafe { gobridge_buffer_alloc(64, misaligned, m.st()) },
-        GOBRIDGE_E_INVALID_ARGUMENT
-    );
+    let code = unsafe { gobridge_buffer_alloc(64, misaligned, m.st()) };
+    assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(m.text(), "invalid argument: out-pointer is misaligned");
     assert_eq!(raw, [0; 8]);
     assert_eq!(stats(), before, "nothing leaked");
 
     let b = alloc(8);
     // SAFETY: NULL `out` is refused.
-    assert_eq!(
-        unsafe { gobridge_buffer_resolve(b.handle, ptr::null_mut(), m.st()) },
-        GOBRIDGE_E_INVALID_ARGUMENT
-    );
+    let code = unsafe { gobridge_buffer_resolve(b.handle, ptr::null_mut(), m.st()) };
+    assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(free(b.handle).0, GOBRIDGE_OK);
     // SAFETY: NULL out-pointers of the stats function are skipped.
     unsafe { gobridge_buffer_stats(ptr::null_mut(), ptr::null_mut()) };
@@ -145,10 +139,8 @@ fn use_after_free_is_stale_even_after_slot_reuse() {
     let mut out = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
     let mut m = Msg::new();
     // SAFETY: valid pointers; the stale handle is refused.
-    assert_eq!(
-        unsafe { gobridge_buffer_resolve(b.handle, &mut out, m.st()) },
-        GOBRIDGE_E_STALE_HANDLE
-    );
+    let code = unsafe { gobridge_buffer_resolve(b.handle, &mut out, m.st()) };
+    assert_eq!(code, GOBRIDGE_E_STALE_HANDLE);
     assert_eq!(out.handle, 0);
     assert_eq!(free(b.handle).0, GOBRIDGE_E_STALE_HANDLE);
     for r in reused {
@@ -216,10 +208,8 @@ fn sum_and_fill_valid_views() {
     assert_eq!(sum(ForeignSlice::empty()), (0, 0, String::new()));
     let mut m = Msg::new();
     // SAFETY: the view borrows `data` mutably for the call.
-    assert_eq!(
-        unsafe { gobridge_fill(ForeignSliceMut::from_slice(&mut data[10..20]), 7, m.st()) },
-        0
-    );
+    let code = unsafe { gobridge_fill(ForeignSliceMut::from_slice(&mut data[10..20]), 7, m.st()) };
+    assert_eq!(code, 0);
     assert!(data[10..20].iter().all(|&b| b == 7));
     assert_eq!(data[9], 9);
     assert_eq!(data[20], 20);

@@ -12,6 +12,10 @@ use std::fmt::{self, Write as _};
 /// allocated for the caller to free, and nothing is kept in thread-local state, so a goroutine
 /// that moves between OS threads reads exactly the status of its own call.
 ///
+/// Initialise all of it before the call (Go's `var st C.GobridgeStatus` and C's
+/// `GobridgeStatus st = {0}` do): `msg` and `msg_cap` are read, and garbage there is a wild
+/// pointer to gobridge.
+///
 /// The message:
 /// - is the [`Error`]'s `Display` text, empty on success;
 /// - is truncated to `msg_cap - 1` bytes at a UTF-8 character boundary, and always

@@ -66,8 +66,12 @@ fn c_program_passes_under_valgrind() {
     if let Ok(nm) = Command::new("nm").args(["-g", "--defined-only"]).arg(&lib).output() {
         let symbols = String::from_utf8_lossy(&nm.stdout);
         let header = std::fs::read_to_string(root().join("include/gobridge.h")).unwrap();
-        let decls: Vec<_> =
-            header.lines().filter(|l| l.contains(" gobridge_") && l.ends_with(");")).collect();
+        // Declarations start at column 0 (comment lines start with ` *` or `/`).
+        let decls: Vec<_> = header
+            .lines()
+            .filter(|l| !l.starts_with([' ', '*', '/', '#']))
+            .filter(|l| l.contains("gobridge_") && l.ends_with(");"))
+            .collect();
         assert!(decls.len() >= 9, "header declarations not found");
         for decl in decls {
             let name = decl.split('(').next().unwrap().rsplit([' ', '*']).next().unwrap();
