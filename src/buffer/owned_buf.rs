@@ -85,19 +85,22 @@ unsafe impl Sync for OwnedBufInfo {}
 ///
 /// import (
 ///     "fmt"
+///     "runtime"
 ///     "unsafe"
 /// )
 ///
-/// func status() (*C.GobridgeStatus, []byte) {
-///     msg := make([]byte, 256) // C memory is not needed: the buffer lives for the call
-///     return &C.GobridgeStatus{msg: (*C.char)(unsafe.Pointer(&msg[0])), msg_cap: C.size_t(len(msg))}, msg
-/// }
-///
 /// func main() {
+///     // A status with a message buffer. The buffer is Go memory referenced from memory passed
+///     // to C, so it must be pinned while calls use it.
+///     var msg [256]C.char
+///     var pin runtime.Pinner
+///     pin.Pin(&msg[0])
+///     defer pin.Unpin()
+///     st := C.GobridgeStatus{msg: &msg[0], msg_cap: C.size_t(len(msg))}
+///
 ///     var buf C.GobridgeOwnedBuf
-///     st, _ := status()
-///     if C.gobridge_buffer_alloc(4096, &buf, st) != 0 {
-///         panic("alloc failed")
+///     if C.gobridge_buffer_alloc(4096, &buf, &st) != 0 {
+///         panic(C.GoString(&msg[0]))
 ///     }
 ///     b := unsafe.Slice((*byte)(unsafe.Pointer(buf.ptr)), int(buf.len)) // Rust memory, Go view
 ///     b[0] = 42
@@ -105,19 +108,18 @@ unsafe impl Sync for OwnedBufInfo {}
 ///     // Lend the Rust-owned bytes back to Rust as a view: the sum is computed in Rust.
 ///     var sum C.uint64_t
 ///     view := C.GobridgeForeignSlice_u8{ptr: buf.ptr, len: buf.len}
-///     C.gobridge_sum(view, &sum, st)
+///     C.gobridge_sum(view, &sum, &st)
 ///     fmt.Println(sum) // 42
 ///
 ///     h := buf.handle
-///     C.gobridge_buffer_free(h, st)
-///     st, msg := status()
-///     if code := C.gobridge_buffer_free(h, st); code != 0 { // double free: detected
-///         fmt.Println(code, string(msg[:st.msg_len])) // 6 stale or invalid handle
+///     C.gobridge_buffer_free(h, &st) // b must not be used after this
+///     if code := C.gobridge_buffer_free(h, &st); code != 0 { // double free: detected
+///         fmt.Println(code, C.GoStringN(&msg[0], C.int(st.msg_len))) // 6 stale or invalid handle
 ///     }
 /// }
 /// ```
 ///
-/// The matching C is in `tests/c/abi_test.c`; Go must not keep `b` after the free.
+/// The matching C is in `tests/c/abi_test.c`.
 #[derive(Debug)]
 pub struct OwnedBuf {
     _private: (),

@@ -40,10 +40,16 @@
 //! */
 //! import "C"
 //!
-//! // Sum lends a Go slice to Rust for one call: no copy, no pinning (cgo's call-argument rule).
+//! // Sum lends a Go slice to Rust for one call: no copy. The slice's memory holds no Go
+//! // pointers, so passing it as a call argument needs no pinning (cgo's rule).
 //! func Sum(b []byte) (uint64, error) {
 //!     var out C.uint64_t
+//!     // The status holds a pointer to the message buffer, and memory passed to C may only
+//!     // contain *pinned* Go pointers: pin the buffer for the call (or use C memory).
 //!     var msg [128]C.char
+//!     var pin runtime.Pinner
+//!     pin.Pin(&msg[0])
+//!     defer pin.Unpin()
 //!     st := C.GobridgeStatus{msg: &msg[0], msg_cap: C.size_t(len(msg))}
 //!     view := C.GobridgeForeignSlice_u8{ptr: (*C.uint8_t)(unsafe.SliceData(b)), len: C.size_t(len(b))}
 //!     if code := C.gobridge_sum(view, &out, &st); code != 0 {
@@ -52,6 +58,9 @@
 //!     return uint64(out), nil
 //! }
 //! ```
+//!
+//! (A status with `msg = NULL, msg_cap = 0` needs no pinning and still reports the code; a Go
+//! package can use that on hot paths and a message buffer only where it wants the text.)
 //!
 //! `unsafe.SliceData` of an empty or nil slice may be nil or not; either is accepted with
 //! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
