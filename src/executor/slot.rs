@@ -9,16 +9,16 @@
 //! `QUEUED -> RUNNING` compare-exchange ([`Slot::claim`]) owns the closure: the executor (to run
 //! it), the shutdown drain (to fail it with `Shutdown`) or [`Ticket::cancel`](super::Ticket::cancel)
 //! (to fail it with `Cancelled`). That single CAS is why no job runs twice and no job is both
-//! run and failed. The claimer stores the result and publishes `READY` with a `SeqCst` store;
-//! a waiter that went to sleep, and an eventfd created by [`Ticket::fd`](super::Ticket::fd),
-//! announce themselves through the `interest` bits, and the Dekker pair (`state` store / then
-//! `interest` load on one side, `interest` RMW / then `state` load on the other, all `SeqCst`)
+//! run and failed. The claimer stores the result and publishes `READY` (Release); a waiter
+//! that went to sleep, and an eventfd created by [`Ticket::fd`](super::Ticket::fd), announce
+//! themselves through the `interest` bits. The Dekker pair — `state` store, `SeqCst` fence,
+//! `interest` load on one side; `interest` RMW, `SeqCst` fence, `state` load on the other —
 //! guarantees that at least one side sees the other: no lost wake-up, no eventfd left
-//! unreadable.
+//! unreadable. (Fences rather than `SeqCst` accesses, which loom models as AcqRel only.)
 
 use crate::primitive::UnsafeCell;
 use crate::primitive::hint;
-use crate::primitive::sync::atomic::{AtomicU8, Ordering};
+use crate::primitive::sync::atomic::{AtomicU8, Ordering, fence};
 use crate::primitive::sync::{Condvar, Mutex};
 use crate::{Error, Result};
 use std::any::Any;
@@ -136,11 +136,14 @@ impl<R> Slot<R> {
     pub(crate) fn complete(&self, result: Result<R>) {
         // SAFETY:
         // - We won `claim`, so the state is RUNNING: no reader touches `value` before it sees
-        //   READY (published below with a SeqCst store, which includes Release), and no other
+        //   READY (published below with a Release store), and no other
         //   thread can win `claim`, so we are the only writer.
         self.value.with_mut(|value| unsafe { *value = Some(result) });
-        self.state.store(READY, Ordering::SeqCst);
-        let interest = self.interest.load(Ordering::SeqCst);
+        self.state.store(READY, Ordering::Release);
+        // Dekker with `wait`/`fd`: our READY store, then their interest; a SeqCst fence on each
+        // side between the write and the read means at least one side sees the other's write.
+        fence(Ordering::SeqCst);
+        let interest = self.interest.load(Ordering::Relaxed);
         if interest & FD != 0 {
             if let Some(fd) = self.fd.get() {
                 // A full counter (EAGAIN) is still readable; nothing else can fail here.
@@ -161,9 +164,10 @@ impl<R> Slot<R> {
             return true;
         }
         let mut guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.interest.fetch_or(PARKED, Ordering::SeqCst);
+        self.interest.fetch_or(PARKED, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         let ready = loop {
-            if self.state.load(Ordering::SeqCst) == READY {
+            if self.state.load(Ordering::Acquire) == READY {
                 break true;
             }
             match deadline {
@@ -183,7 +187,7 @@ impl<R> Slot<R> {
                 }
             }
         };
-        self.interest.fetch_and(!PARKED, Ordering::SeqCst);
+        self.interest.fetch_and(!PARKED, Ordering::Relaxed);
         drop(guard);
         ready
     }
@@ -213,8 +217,9 @@ impl<R> Slot<R> {
             let _ = self.fd.set(created);
             // Announce the fd, then look at the state: either the completer sees FD and writes,
             // or we see READY and write (or both: the counter is 2, still just "readable").
-            self.interest.fetch_or(FD, Ordering::SeqCst);
-            if self.state.load(Ordering::SeqCst) == READY {
+            self.interest.fetch_or(FD, Ordering::Release);
+            fence(Ordering::SeqCst);
+            if self.state.load(Ordering::Acquire) == READY {
                 if let Some(fd) = self.fd.get() {
                     let _ = fd.write(1);
                 }
