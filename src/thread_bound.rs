@@ -53,7 +53,7 @@
 //! - The check costs a thread-local read per access.
 
 use crate::executor::shared::{Shared, current_home};
-use crate::executor::slot::{Job, drop_quietly};
+use crate::executor::slot::{Job, Link, drop_quietly};
 use crate::{Error, Result, ThreadId, current_thread};
 use std::cell::{Cell, UnsafeCell};
 use std::mem::ManuallyDrop;
@@ -182,6 +182,7 @@ impl<T: 'static> Drop for ThreadBound<T> {
         }
         if let Some(shared) = self.home.as_ref().and_then(Weak::upgrade) {
             let job = Arc::new(HomeDrop {
+                link: Link::new(),
                 value: UnsafeCell::new(Some(ManuallyDrop::new(value))),
                 claimed: AtomicBool::new(false),
                 token: self.token,
@@ -215,12 +216,14 @@ where
 
 /// A value sent home to be dropped on its owner thread.
 struct HomeDrop<T> {
+    link: Link,
     value: UnsafeCell<Option<ManuallyDrop<T>>>,
     claimed: AtomicBool,
     token: u64,
 }
 
 // SAFETY:
+// - `link` is touched only under the lock of the queue that holds the job (`Link`'s contract).
 // - `value` is touched only by the one caller that flips `claimed` (so never concurrently),
 //   and then dropped only if that caller is on the owner thread (token check), else forgotten:
 //   `T` is never used or dropped on a foreign thread, so neither `T: Send` nor `T: Sync` is
@@ -250,6 +253,10 @@ impl<T> HomeDrop<T> {
 }
 
 impl<T> Job for HomeDrop<T> {
+    fn link(&self) -> &Link {
+        &self.link
+    }
+
     fn run(&self) {
         self.finish();
     }

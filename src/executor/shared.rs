@@ -1,8 +1,11 @@
 //! The executor's queue and its worker loop: the state shared between an executor's handles
 //! and its thread.
 //!
-//! The queue is a `Mutex<VecDeque>`; a submitter pushes under the lock and wakes the worker
-//! only when the worker said (under the same lock) that it is parked. The worker pops under the
+//! The queue is an intrusive singly linked list of jobs (each job carries its own `next`
+//! link) under a mutex, laid out with the lock-free counters in one cache line: a handoff moves
+//! that line and the job's own lines between the cores, and no separate queue buffer. A
+//! submitter pushes under the lock and wakes the worker only when the worker said (under the
+//! same lock) that it is parked. The worker pops under the
 //! lock; with nothing to do it spins on the lock-free `pending` counter for its spin window
 //! before parking, so a steady stream of requests never pays for a futex wake-up.
 //!
@@ -14,10 +17,9 @@
 
 use super::slot::{Job, drop_quietly, spin_until};
 use crate::Error;
-use crate::primitive::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::primitive::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -32,23 +34,67 @@ impl Drop for Queued {
     }
 }
 
+/// FIFO list of jobs, linked through `Job::link`. Only touched with the queue mutex held.
 struct QueueState {
-    jobs: VecDeque<Queued>,
+    head: Option<Arc<dyn Job>>,
+    tail: Option<Arc<dyn Job>>,
     closed: bool,
     parked: bool,
 }
 
+impl QueueState {
+    fn push(&mut self, job: Arc<dyn Job>) {
+        match &self.tail {
+            // SAFETY:
+            // - We hold the queue mutex (`&mut self` is only reachable through the guard, or
+            //   in `drop` with exclusive access), as `Link::set` requires.
+            Some(tail) => unsafe { tail.link().set(Some(Arc::clone(&job))) },
+            None => self.head = Some(Arc::clone(&job)),
+        }
+        self.tail = Some(job);
+    }
+
+    fn pop(&mut self) -> Option<Arc<dyn Job>> {
+        let job = self.head.take()?;
+        // SAFETY:
+        // - We hold the queue mutex (see `push`), as `Link::take` requires.
+        self.head = unsafe { job.link().take() };
+        if self.head.is_none() {
+            self.tail = None;
+        }
+        Some(job)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+}
+
+impl Drop for QueueState {
+    /// Unlinks iteratively (a recursive drop of a long list could overflow the stack) and
+    /// fails whatever is left (only reachable if the worker never drained the queue).
+    fn drop(&mut self) {
+        while let Some(job) = self.pop() {
+            drop_quietly(Queued(job));
+        }
+    }
+}
+
 /// The state shared by an executor's handles and its thread.
+///
+/// `repr(C)` and 64-byte alignment keep the queue lock, its list ends and the counters the
+/// worker spins on in one cache line, apart from the cold fields.
+#[repr(C, align(64))]
 pub(crate) struct Shared {
     queue: Mutex<QueueState>,
-    /// The worker parks here.
-    work_cv: Condvar,
     /// Number of queued jobs: what the spinning worker watches without taking the lock.
-    pending: AtomicUsize,
+    pending: AtomicU32,
+    /// Queued plus running jobs: the pool's placement metric.
+    load: AtomicU32,
     /// Mirror of `QueueState::closed` for lock-free checks.
     closed: AtomicBool,
-    /// Queued plus running jobs: the pool's placement metric.
-    load: AtomicUsize,
+    /// The worker parks here.
+    work_cv: Condvar,
     exited: Mutex<bool>,
     exit_cv: Condvar,
     spin: Duration,
@@ -61,11 +107,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(spin: Duration) -> Self {
         Shared {
-            queue: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false, parked: false }),
-            work_cv: Condvar::new(),
-            pending: AtomicUsize::new(0),
+            queue: Mutex::new(QueueState { head: None, tail: None, closed: false, parked: false }),
+            pending: AtomicU32::new(0),
+            load: AtomicU32::new(0),
             closed: AtomicBool::new(false),
-            load: AtomicUsize::new(0),
+            work_cv: Condvar::new(),
             exited: Mutex::new(false),
             exit_cv: Condvar::new(),
             spin,
@@ -81,7 +127,7 @@ impl Shared {
     }
 
     pub(crate) fn load(&self) -> usize {
-        self.load.load(Ordering::Relaxed)
+        self.load.load(Ordering::Relaxed) as usize
     }
 
     /// Queues `job`, or hands it back untouched when the executor is closed.
@@ -90,7 +136,7 @@ impl Shared {
         if q.closed {
             return Err(job);
         }
-        q.jobs.push_back(Queued(job));
+        q.push(job);
         self.load.fetch_add(1, Ordering::Relaxed);
         self.pending.fetch_add(1, Ordering::Release);
         let wake = q.parked;
@@ -115,7 +161,12 @@ impl Shared {
         loop {
             let mut q = lock(&self.queue);
             if q.closed {
-                let rest = std::mem::take(&mut q.jobs);
+                // Unlink everything under the lock, fail it outside (a job's drop may call
+                // back into this executor).
+                let mut rest = Vec::new();
+                while let Some(job) = q.pop() {
+                    rest.push(Queued(job));
+                }
                 self.pending.store(0, Ordering::Relaxed);
                 drop(q);
                 for job in rest {
@@ -125,9 +176,10 @@ impl Shared {
                 }
                 return;
             }
-            if let Some(job) = q.jobs.pop_front() {
+            if let Some(job) = q.pop() {
                 self.pending.fetch_sub(1, Ordering::Relaxed);
                 drop(q);
+                let job = Queued(job);
                 job.0.run();
                 drop_quietly(job);
                 self.load.fetch_sub(1, Ordering::Relaxed);
@@ -142,7 +194,7 @@ impl Shared {
                 continue;
             }
             let mut q = lock(&self.queue);
-            while q.jobs.is_empty() && !q.closed {
+            while q.is_empty() && !q.closed {
                 q.parked = true;
                 q = self.work_cv.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
