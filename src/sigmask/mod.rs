@@ -67,8 +67,6 @@ mod signal_set;
 mod spawn;
 mod thread;
 
-pub(crate) use kernel_bits::kernel_bits;
-
 pub use eintr::{retry_eintr, sleep_interruptible};
 pub use mask_guard::{MaskGuard, block, current_mask, out_of_order_drops, with_blocked};
 pub use signal_set::SignalSet;

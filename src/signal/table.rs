@@ -18,7 +18,8 @@
 //! Uninstall clears the slot's `state`, then [`synchronize`](ActionTable::synchronize)s: it
 //! flips the epoch and waits until the counter of the old epoch drains to zero. Every handler
 //! that could have seen the slot ready entered under the old epoch (all operations here are
-//! `SeqCst`, so a handler that entered after the flip reads the slot after it was cleared), so
+//! `SeqCst`, with a `SeqCst` fence between each side's store and load, so a handler that
+//! entered after the flip reads the slot after it was cleared), so
 //! when uninstall returns no handler uses the action any more: the caller may close the fd or
 //! free the [`SignalPipe`](super::SignalPipe) state it pointed to. New handlers never wait
 //! for old ones, so a storm of signals cannot starve uninstall.
@@ -31,7 +32,7 @@
 //! uninstall and reuse racing a handler.
 
 use crate::primitive::hint;
-use crate::primitive::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use crate::primitive::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst, fence};
 use nix::sys::signal::SigHandler;
 
 /// Slot states.
@@ -169,6 +170,10 @@ impl<const SLOTS: usize> SignalEntry<SLOTS> {
             let side = epoch & 1;
             if let Some(counter) = self.active.get(side) {
                 counter.fetch_add(1, SeqCst);
+                // Store-load ordering against `synchronize`: either the writer sees this
+                // increment, or this reader sees the writer's epoch flip and cleared slot.
+                // (A fence, not just SeqCst accesses, so that loom checks it too.)
+                fence(SeqCst);
                 if self.epoch.load(SeqCst) == epoch {
                     return side;
                 }
@@ -249,6 +254,8 @@ impl<const SIGNALS: usize, const SLOTS: usize> ActionTable<SIGNALS, SLOTS> {
     pub(crate) fn synchronize(&self, signal: usize) {
         let Some(entry) = self.signals.get(signal) else { return };
         let old = entry.epoch.fetch_add(1, SeqCst) & 1;
+        // Pairs with the fence in `enter` (see there).
+        fence(SeqCst);
         if let Some(counter) = entry.active.get(old) {
             while counter.load(SeqCst) != 0 {
                 hint::yield_now();
@@ -350,9 +357,9 @@ mod loom_tests {
         loom::model(|| {
             let table = Arc::new(Table::new());
             static PREV: Previous = Previous(SigHandler::SigIgn);
+            static MESSAGE: [u8; 2] = *b"hi";
             fn expected() -> Payload {
-                let msg: &'static [u8] = b"hi";
-                Payload::Message { fd: 5, ptr: msg.as_ptr().cast_mut().cast(), len: 2 }
+                Payload::Message { fd: 5, ptr: MESSAGE.as_ptr().cast_mut().cast(), len: 2 }
             }
             let handler = {
                 let table = table.clone();
