@@ -24,6 +24,15 @@ pub struct OwnedBufInfo {
 /// The alignment of every [`OwnedBuf`]'s first byte (a cache line).
 pub const OWNED_BUF_ALIGN: usize = 64;
 
+// SAFETY:
+// - An `OwnedBufInfo` is a description (a handle and an address), not access: reading or
+//   writing the bytes through `ptr` needs `unsafe` and the caller's own synchronisation, so
+//   moving or sharing the description between threads grants nothing.
+unsafe impl Send for OwnedBufInfo {}
+// SAFETY:
+// - As above: `&OwnedBufInfo` exposes only the integer fields and the pointer value.
+unsafe impl Sync for OwnedBufInfo {}
+
 /// Rust-allocated byte buffers lent to Go for as long as Go wants them.
 ///
 /// `OwnedBuf` is the namespace of the buffer table (one per process): [`alloc`](Self::alloc)
