@@ -92,6 +92,14 @@ gb_result gb_executor_close(uint64_t h) {
 	GB_END(gobridge_executor_close(h, &st))
 }
 
+gb_result gb_executor_is_shutdown(uint64_t h) {
+	GB_BEGIN
+	bool shut = false;
+	int32_t code = gobridge_executor_is_shutdown(h, &shut, &st);
+	r.value = shut ? 1 : 0;
+	GB_END(code)
+}
+
 gb_result gb_ticket_fd(uint64_t t) {
 	GB_BEGIN
 	int32_t fd = -1;

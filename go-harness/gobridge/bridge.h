@@ -37,6 +37,7 @@ gb_result gb_executor_submit(uint64_t h, uintptr_t handle);
 gb_result gb_executor_submit_noop(uint64_t h);
 gb_result gb_executor_ping(uint64_t h);
 gb_result gb_executor_close(uint64_t h);
+gb_result gb_executor_is_shutdown(uint64_t h);
 gb_result gb_ticket_fd(uint64_t t);
 gb_result gb_ticket_wait(uint64_t t, int64_t timeout_ns);
 gb_result gb_ticket_cancel(uint64_t t);

@@ -187,6 +187,16 @@ func (e *Executor) mapErr(err error) error {
 	return err
 }
 
+// shuttingDown reports whether the Rust executor has begun shutting down (a closed one
+// whose handle is gone counts as shut down).
+func (e *Executor) shuttingDown() bool {
+	r := C.gb_executor_is_shutdown(e.h)
+	if err := resultErr(r); err != nil {
+		return true
+	}
+	return r.value != 0
+}
+
 // Close shuts the executor down: jobs still queued fail with ErrShutdown (they never run), a
 // running job finishes, and the thread exits. Close is idempotent: later calls return the first
 // call's result; later Do and Ping return ErrShutdown.

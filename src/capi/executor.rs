@@ -217,7 +217,42 @@ pub unsafe extern "C" fn gobridge_executor_ping(executor_handle: u64, status: *m
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_executor_close(executor_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { EXECUTORS.remove(Handle::from_raw(executor_handle))?.shutdown() };
+    let body = || -> Result<()> {
+        // Shut down while the handle is still valid (so `gobridge_executor_is_shutdown` can
+        // observe it), then free the handle.
+        let handle = Handle::from_raw(executor_handle);
+        let exec = EXECUTORS.get(handle)?;
+        let result = exec.shutdown();
+        EXECUTORS.remove(handle)?;
+        result
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Writes whether the executor has begun shutting down (refusing new work) to `*out`; does not
+/// block. While `gobridge_executor_close` is waiting for a running job, this is already true.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed), `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_is_shutdown(
+    executor_handle: u64,
+    out: *mut bool,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out)?;
+        let shut = executor(executor_handle)?.is_shutdown();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, shut) };
+        Ok(())
+    };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
     unsafe { ffi::call(status, body) }
