@@ -319,6 +319,10 @@ func TestSignalHookRegistryCrashesGo(t *testing.T) {
 	if !bytes.Contains(out, []byte("without SA_ONSTACK")) {
 		t.Fatalf("the signal-hook child failed without Go's SA_ONSTACK error:\n%s", out)
 	}
+	// Before the crash, CheckSignalHandlers named the offending handler.
+	if !bytes.Contains(out, []byte("CheckSignalHandlers: ")) || !bytes.Contains(out, []byte("(signal 23,")) {
+		t.Fatalf("CheckSignalHandlers did not report signal-hook's SIGURG handler:\n%s", out)
+	}
 	first := "without SA_ONSTACK"
 	if i := bytes.Index(out, []byte("fatal error")); i >= 0 {
 		first, _, _ = strings.Cut(string(out[i:]), "\n")

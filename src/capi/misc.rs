@@ -181,12 +181,11 @@ pub unsafe extern "C" fn gobridge_test_install_signal_hook_registry(
         // SAFETY:
         // - The action is an empty closure: async-signal-safe (no allocation, no locks).
         let id = unsafe { signal_hook_registry::register(sig, || {}) };
-        let id = id.map_err(|e| {
+        // The registration stays for the life of the process (the demonstration needs it):
+        // the id is not kept, so it is never unregistered.
+        id.map(|_| ()).map_err(|e| {
             Error::Sys(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)))
-        })?;
-        // The registration stays for the life of the process (the demonstration needs it).
-        std::mem::forget(id);
-        Ok(())
+        })
     };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).

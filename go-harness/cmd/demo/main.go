@@ -262,7 +262,7 @@ func peak(run func()) int {
 }
 
 func threads() {
-	fmt.Println("\nOS threads for 500 goroutines each waiting on 50 ms of blocking native work:")
+	fmt.Println("\nOS threads for 400 goroutines each waiting on 10 ms of blocking native work:")
 	p, err := gobridge.NewPool(4)
 	if err != nil {
 		check(false, "NewPool: %v", err)
@@ -272,7 +272,7 @@ func threads() {
 	many := func(wait func()) func() {
 		return func() {
 			var wg sync.WaitGroup
-			for i := 0; i < 500; i++ {
+			for i := 0; i < 400; i++ {
 				wg.Add(1)
 				go func() { defer wg.Done(); wait() }()
 			}
@@ -280,8 +280,8 @@ func threads() {
 		}
 	}
 	before := countThreads()
-	poolPeak := peak(many(func() { p.Sleep(context.Background(), 50*time.Millisecond) }))
-	blockPeak := peak(many(func() { gobridge.BlockingCgoSleep(50 * time.Millisecond) }))
+	poolPeak := peak(many(func() { p.Sleep(context.Background(), 10*time.Millisecond) }))
+	blockPeak := peak(many(func() { gobridge.BlockingCgoSleep(10 * time.Millisecond) }))
 	bound := before + 4 + 8
 	check(poolPeak <= bound, "Pool.Sleep on 4 threads: %d OS threads at the peak (started with %d)", poolPeak, before)
 	check(blockPeak > poolPeak, "plain blocking cgo usleep: %d OS threads at the peak", blockPeak)
