@@ -176,8 +176,8 @@ pub unsafe extern "C" fn gobridge_executor_submit(
         let job = CallbackJob::new(cb, ctx)?;
         let exec = executor(executor_handle)?;
         let ticket = exec.submit(move || job.call())?;
-        let handle = TICKETS
-            .insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
+        let handle =
+            TICKETS.insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
         // SAFETY:
         // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
         unsafe { write_checked(out, handle.as_raw()) };
@@ -313,9 +313,8 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
 ) -> i32 {
     let body = || -> Result<()> {
         let t = ticket(ticket_handle)?;
-        let deadline = u64::try_from(timeout_ns)
-            .ok()
-            .map(|ns| Instant::now() + Duration::from_nanos(ns));
+        let deadline =
+            u64::try_from(timeout_ns).ok().map(|ns| Instant::now() + Duration::from_nanos(ns));
         loop {
             let mut state = t.state.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(outcome) = &state.outcome {

@@ -129,7 +129,11 @@ impl CPool {
 ///
 /// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn gobridge_pool_new(threads: usize, out: *mut u64, status: *mut Status) -> i32 {
+pub unsafe extern "C" fn gobridge_pool_new(
+    threads: usize,
+    out: *mut u64,
+    status: *mut Status,
+) -> i32 {
     let body = || -> Result<()> {
         let out = out_ptr(out)?;
         if !(1..=1024).contains(&threads) {
@@ -172,7 +176,8 @@ pub unsafe extern "C" fn gobridge_pool_submit_sleep(
 ) -> i32 {
     let body = || -> Result<()> {
         let out = out_ptr(out_job)?;
-        let job = pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))?;
+        let job =
+            pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))?;
         // SAFETY:
         // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
         unsafe { write_checked(out, job) };
@@ -227,7 +232,11 @@ pub unsafe extern "C" fn gobridge_pool_submit(
 ///
 /// `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn gobridge_pool_fd(pool_handle: u64, out_fd: *mut i32, status: *mut Status) -> i32 {
+pub unsafe extern "C" fn gobridge_pool_fd(
+    pool_handle: u64,
+    out_fd: *mut i32,
+    status: *mut Status,
+) -> i32 {
     let body = || -> Result<()> {
         let out = out_ptr(out_fd)?;
         let fd = pool(pool_handle)?.completions.efd.as_raw_fd();

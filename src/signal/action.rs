@@ -47,7 +47,9 @@ impl Action {
                     len: message.len() as u64,
                 }
             }
-            Action::SetFlag(flag) => Payload::Flag { ptr: std::ptr::from_ref(flag).cast_mut().cast() },
+            Action::SetFlag(flag) => {
+                Payload::Flag { ptr: std::ptr::from_ref(flag).cast_mut().cast() }
+            }
             Action::Add(counter, n) => {
                 Payload::Add { ptr: std::ptr::from_ref(counter).cast_mut().cast(), n }
             }

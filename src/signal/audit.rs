@@ -32,8 +32,7 @@ impl HandlerInfo {
     /// installs its own — SA_ONSTACK, SA_SIGINFO and SA_RESTART, with every (catchable)
     /// standard signal blocked while it runs. gobridge's handlers and Go's own pass.
     pub fn go_compatible(&self) -> bool {
-        !self.handler
-            || (self.on_stack && self.siginfo && self.restart && self.mask_is_full())
+        !self.handler || (self.on_stack && self.siginfo && self.restart && self.mask_is_full())
     }
 
     /// Whether this handler would crash a Go process: a function without SA_ONSTACK. When it

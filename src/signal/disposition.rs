@@ -28,7 +28,9 @@ pub(crate) fn read(signal: Signal) -> Result<libc::sigaction> {
     // SAFETY:
     // - A null `act` makes sigaction a pure read: no disposition changes.
     // - `current` is a valid, writable `struct sigaction` on this stack frame.
-    Errno::result(unsafe { libc::sigaction(signal as libc::c_int, std::ptr::null(), &mut current) })?;
+    Errno::result(unsafe {
+        libc::sigaction(signal as libc::c_int, std::ptr::null(), &mut current)
+    })?;
     Ok(current)
 }
 

@@ -157,8 +157,7 @@ pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<Action
                 return Err(e);
             }
         };
-        if replaced.sa_sigaction != current.sa_sigaction || replaced.sa_flags != current.sa_flags
-        {
+        if replaced.sa_sigaction != current.sa_sigaction || replaced.sa_flags != current.sa_flags {
             // Someone changed the disposition between our read and our swap: chain to what
             // was really there (a handler that ran in between chained to `current`).
             let previous = registry.intern(handler_of(&replaced));

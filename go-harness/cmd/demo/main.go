@@ -161,6 +161,7 @@ func executors() {
 
 func signals() {
 	fmt.Println("\nSignals under pprof (gobridge handlers beside Go's):")
+	fmt.Println("  (the runtime's note \"cannot set cpu profile rate\" below is expected: the rate is set to 1000 Hz before StartCPUProfile)")
 	var prof bytes.Buffer
 	runtime.SetCPUProfileRate(1000)
 	pprof.StartCPUProfile(&prof)
