@@ -198,6 +198,80 @@ typedef struct GobridgeForeignSliceMut_u8 {
     size_t len;
 } GobridgeForeignSliceMut_u8;
 
+/*
+ A C callback: `void (*)(void *ctx)`. NULL is refused with `GOBRIDGE_E_INVALID_ARGUMENT`.
+
+ gobridge calls it exactly once per accepted job, with the `ctx` it was given, on the thread
+ the function documents. It must not unwind (no C++ exception, no Go panic) out of the
+ callback: the Go package recovers panics inside its callback.
+ */
+typedef void (*GobridgeCallback)(void *ctx);
+
+/*
+ One finished pool job, as `gobridge_pool_take_completions` reports it.
+
+ C: `GobridgeCompletion`.
+ */
+typedef struct GobridgeCompletion {
+    /*
+     The job id that `gobridge_pool_submit*` returned.
+     */
+    uint64_t job;
+    /*
+     `0`: the job ran; `GOBRIDGE_E_SHUTDOWN`: the pool shut down before it ran (it never
+     will); `GOBRIDGE_E_PANICKED`: it panicked.
+     */
+    int32_t code;
+    /*
+     Reserved (errno of a failed job); 0.
+     */
+    int32_t sys_errno;
+} GobridgeCompletion;
+
+/*
+ One signal's disposition, as `gobridge_signal_audit` reports it.
+
+ C: `GobridgeHandlerReport`.
+ */
+typedef struct GobridgeHandlerReport {
+    /*
+     The signal number.
+     */
+    int32_t signal;
+    /*
+     The raw `sa_flags`.
+     */
+    int32_t flags;
+    /*
+     `sa_mask`, bit `n - 1` for signal `n`.
+     */
+    uint64_t mask;
+    /*
+     A handler function is installed (not `SIG_DFL`/`SIG_IGN`).
+     */
+    bool handler;
+    /*
+     `SA_ONSTACK` is set.
+     */
+    bool on_stack;
+    /*
+     `SA_SIGINFO` is set.
+     */
+    bool siginfo;
+    /*
+     `SA_RESTART` is set.
+     */
+    bool restart;
+    /*
+     The handler is gobridge's own.
+     */
+    bool ours;
+    /*
+     Safe in a Go process (no handler, or a handler with `SA_ONSTACK`).
+     */
+    bool go_compatible;
+} GobridgeHandlerReport;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -319,6 +393,468 @@ int32_t gobridge_sum(struct GobridgeForeignSlice_u8 s, uint64_t *out, struct Gob
  * during the call; `status` is NULL or a valid `GobridgeStatus`.
  */
 int32_t gobridge_fill(struct GobridgeForeignSliceMut_u8 s, uint8_t value, struct GobridgeStatus *status);
+
+/*
+ Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
+ kernel shows the first 15), with `stack_size` bytes of stack (0 = the default) and the
+ signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
+ SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
+ is not UTF-8 or contains NUL, an unknown signal bit); `GOBRIDGE_E_UNBLOCKABLE` (a
+ synchronous signal, SIGKILL or SIGSTOP in the mask); `GOBRIDGE_E_SYS` (thread creation
+ failed). Nothing is created on error.
+
+ Any thread. Free with `gobridge_executor_close`.
+
+ # Safety
+
+ `name` is NULL or valid for reads of `name_len` bytes; `out` is valid for a write;
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_new(const uint8_t *name, size_t name_len, size_t stack_size, uint64_t blocked_signals, uint64_t *out, struct GobridgeStatus *status);
+
+/*
+ Writes the kernel thread id of the executor's thread to `*out`.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`). Any thread.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_tid(uint64_t executor_handle, int32_t *out, struct GobridgeStatus *status);
+
+/*
+ Runs `cb(ctx)` on the executor's thread and returns when it has returned (blocking the
+ caller). Called on the executor's own thread (from inside a job), it runs inline.
+
+ Errors: `GOBRIDGE_E_SHUTDOWN` (the executor was closed before the job ran: `cb` was not
+ called); `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `cb`).
+
+ Any thread; blocks. The caller and the executor spin briefly before parking, so a round
+ trip on an idle executor costs about a microsecond.
+
+ # Safety
+
+ `cb` may be called with `ctx` on the executor's thread and does not unwind; `status` is
+ NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_run(uint64_t executor_handle, GobridgeCallback cb, void *ctx, struct GobridgeStatus *status);
+
+/*
+ Queues `cb(ctx)` on the executor and writes a ticket handle to `*out_ticket` without
+ waiting. Wait with `gobridge_ticket_wait`, or watch `gobridge_ticket_fd` in an event loop;
+ withdraw a job that has not started with `gobridge_ticket_cancel`; always release the
+ ticket with `gobridge_ticket_free` (freeing does not cancel: the job still runs).
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+ (NULL `cb` or `out_ticket`). Nothing is queued on error.
+
+ Any thread; does not block.
+
+ # Safety
+
+ `cb` may be called with `ctx` on the executor's thread (at most once) and does not unwind;
+ `out_ticket` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_submit(uint64_t executor_handle, GobridgeCallback cb, void *ctx, uint64_t *out_ticket, struct GobridgeStatus *status);
+
+/*
+ Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the
+ benchmark of the bare cross-thread handoff.
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`. Any thread; blocks.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_ping(uint64_t executor_handle, struct GobridgeStatus *status);
+
+/*
+ Shuts the executor down and frees its handle: new work is refused, queued jobs fail with
+ `GOBRIDGE_E_SHUTDOWN` (their callbacks are never called), the running job finishes, and the
+ thread is joined (not when called from the executor's own thread, which cannot wait for
+ itself). Calls racing with close get `GOBRIDGE_E_SHUTDOWN` or `GOBRIDGE_E_STALE_HANDLE`.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (already closed). Any thread; blocks until the running
+ job has finished.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_close(uint64_t executor_handle, struct GobridgeStatus *status);
+
+/*
+ Writes whether the executor has begun shutting down (refusing new work) to `*out`; does not
+ block. While `gobridge_executor_close` is waiting for a running job, this is already true.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (closed), `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_is_shutdown(uint64_t executor_handle, bool *out, struct GobridgeStatus *status);
+
+/*
+ Writes a file descriptor that becomes readable (`POLLIN`, level-triggered, and stays so)
+ once the ticket's job has finished, been cancelled or failed by shutdown, to `*out_fd`. It
+ is non-blocking, owned by the ticket and valid until `gobridge_ticket_free`: never read from
+ it or close it (dup it if your event loop must own an fd).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`, `GOBRIDGE_E_SYS`
+ (eventfd creation). Any thread.
+
+ # Safety
+
+ `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_ticket_fd(uint64_t ticket_handle, int32_t *out_fd, struct GobridgeStatus *status);
+
+/*
+ Waits for the ticket's job: `timeout_ns < 0` waits for ever, `0` only polls. Returns the
+ job's outcome: `0` (it ran), `GOBRIDGE_E_SHUTDOWN` (failed by shutdown, never ran),
+ `GOBRIDGE_E_CANCELLED` (cancelled, never ran) or `GOBRIDGE_E_PANICKED`; or
+ `GOBRIDGE_E_TIMEOUT` if it is not finished yet, which leaves the ticket usable. Once
+ finished, every later wait returns the same outcome.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; called on the executor's own thread for a
+ job that has not started, it runs the job inline instead of deadlocking.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_ticket_wait(uint64_t ticket_handle, int64_t timeout_ns, struct GobridgeStatus *status);
+
+/*
+ Cancels the ticket's job if it has not started: it never runs (its callback is never
+ called) and `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED`. Writes whether it did to
+ `*out_cancelled` (false: the job already started, finished or was failed by shutdown).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+
+ # Safety
+
+ `out_cancelled` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_ticket_cancel(uint64_t ticket_handle, bool *out_cancelled, struct GobridgeStatus *status);
+
+/*
+ Frees the ticket (and its fd). A job that has not run yet is detached, not cancelled: it
+ still runs. Errors: `GOBRIDGE_E_STALE_HANDLE` (freed twice). Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_ticket_free(uint64_t ticket_handle, struct GobridgeStatus *status);
+
+/*
+ Returns the kernel thread id (`gettid`) of the calling thread.
+
+ Any thread; never fails. From Go, the goroutine may run on another thread right after the
+ call returns unless it holds `runtime.LockOSThread`.
+ */
+int32_t gobridge_current_tid(void);
+
+/*
+ Runs `cb(ctx)` on the calling thread with the signals in `signals` (bit `n - 1` for signal
+ `n`) blocked, then restores the thread's exact previous mask (`SIG_SETMASK`), also when the
+ mask cannot be applied. The only form in which a Go thread's mask may change: inside one
+ cgo call, restored before it returns.
+
+ Errors: `GOBRIDGE_E_UNBLOCKABLE` for SIGKILL, SIGSTOP or a synchronous signal (SIGSEGV,
+ SIGBUS, SIGFPE, SIGILL, SIGTRAP) — `cb` is not called; `GOBRIDGE_E_INVALID_ARGUMENT` for a
+ NULL `cb` or a bit that names no signal; `GOBRIDGE_E_SYS` if `pthread_sigmask` fails.
+
+ Any thread. `cb` runs synchronously on the calling thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus` (see `gobridge_abi_version`'s module docs);
+ `cb` may be called with `ctx` on the calling thread and does not unwind.
+ */
+int32_t gobridge_with_blocked(uint64_t signals, GobridgeCallback cb, void *ctx, struct GobridgeStatus *status);
+
+/*
+ Sleeps `ns` nanoseconds with `nanosleep` on the calling thread, resuming with the remaining
+ time after each `EINTR`, and writes the number of `EINTR`s to `*eintr_count`.
+
+ With `block_runtime_signals`, SIGURG and SIGPROF (the Go runtime's preemption and profiling
+ signals) are blocked for the duration and the exact previous mask restored before return:
+ signals that arrived meanwhile stay pending and are delivered then. This is the Go harness's
+ EINTR probe: without the mask a storm of SIGURG/SIGPROF at the thread yields `EINTR`s; with
+ it, none.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` for a NULL `eintr_count`; `GOBRIDGE_E_SYS` if
+ `nanosleep` or `pthread_sigmask` fails otherwise.
+
+ Any thread; blocks the calling thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`; `eintr_count` is valid for a write.
+ */
+int32_t gobridge_sleep_interruptible(uint64_t ns, bool block_runtime_signals, uint32_t *eintr_count, struct GobridgeStatus *status);
+
+/*
+ A bare no-op: the baseline of the boundary benchmark (a cgo call with nothing behind it).
+
+ Any thread; never fails.
+ */
+void gobridge_bench_noop(void);
+
+/*
+ A no-op through the full guarded path (`ffi::call`: panic guard, status write-back), for
+ the benchmark against `gobridge_bench_noop`. Always returns 0.
+
+ Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_bench_noop_guarded(struct GobridgeStatus *status);
+
+#if defined(GOBRIDGE_SIGNAL_HOOK_COMPARE)
+/*
+ Test-only (feature `signal-hook-compare`): registers a no-op action for `sig` through
+ `signal-hook-registry`, which installs its handler with `SA_RESTART | SA_SIGINFO` but
+ without `SA_ONSTACK` and chains to the previous (Go's) handler. In a Go process the next
+ such signal that lands on a goroutine stack makes the Go runtime throw "non-Go code set up
+ signal handler without SA_ONSTACK flag": the Go harness asserts exactly that crash, to show
+ what gobridge's own handlers avoid. Never enable the feature in production.
+
+ Errors: `GOBRIDGE_E_SYS` if `sigaction` fails; `GOBRIDGE_E_PANICKED` for a signal
+ signal-hook refuses (SIGKILL, SIGSTOP, SIGSEGV, ...).
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_test_install_signal_hook_registry(int32_t sig, struct GobridgeStatus *status);
+#endif
+
+/*
+ Starts a pool of `threads` (1..=1024) executor threads named `gobridge-pool-N`, each with
+ SIGURG and SIGPROF blocked, and writes its handle to `*out`.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (thread count, NULL `out`); `GOBRIDGE_E_SYS`.
+ Any thread. Free with `gobridge_pool_close`.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_new(size_t threads, uint64_t *out, struct GobridgeStatus *status);
+
+/*
+ Queues the pool's built-in blocking job, `nanosleep(ns)` on a pool thread (resumed after
+ EINTR until the whole time has passed; the stand-in for any blocking native call), and
+ writes its job id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`.
+ Any thread; does not block.
+
+ # Safety
+
+ `out_job` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_submit_sleep(uint64_t pool_handle, uint64_t ns, uint64_t *out_job, struct GobridgeStatus *status);
+
+/*
+ Queues `cb(ctx)` on a pool thread (the least loaded) and writes its job id to `*out_job`.
+ Exactly one completion reports it: `0` once `cb` has returned, or `GOBRIDGE_E_SHUTDOWN` if
+ the pool shut down first (then `cb` is never called).
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+ (NULL `cb` or `out_job`). Any thread; does not block.
+
+ # Safety
+
+ `cb` may be called once with `ctx` on a pool thread and does not unwind; `out_job` is valid
+ for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_submit(uint64_t pool_handle, GobridgeCallback cb, void *ctx, uint64_t *out_job, struct GobridgeStatus *status);
+
+/*
+ Writes the pool's completion fd to `*out_fd`: a non-blocking eventfd that is readable
+ whenever completions are waiting. Watch it (epoll, Go's netpoller), then call
+ `gobridge_pool_take_completions` until it returns fewer than `cap`. Owned by the pool and
+ valid until `gobridge_pool_close`: never read it or close it (dup it if needed).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+
+ # Safety
+
+ `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_fd(uint64_t pool_handle, int32_t *out_fd, struct GobridgeStatus *status);
+
+/*
+ Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`;
+ resets the fd's readiness first, so a completion that arrives after this call makes it
+ readable again (no lost wake-up). If more than `cap` were waiting, the fd stays readable.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out_n`; NULL or
+ misaligned `out` with `cap > 0`). Any thread (one consumer at a time is the usual use; several
+ consumers each get distinct completions).
+
+ # Safety
+
+ `out` is NULL with `cap == 0`, or valid for writes of `cap` `GobridgeCompletion`s; `out_n`
+ is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_take_completions(uint64_t pool_handle, struct GobridgeCompletion *out, size_t cap, size_t *out_n, struct GobridgeStatus *status);
+
+/*
+ Shuts the pool down without freeing it: new submissions fail with `GOBRIDGE_E_SHUTDOWN`,
+ queued jobs complete with `GOBRIDGE_E_SHUTDOWN` (never run), running jobs finish, threads
+ are joined. The fd and `gobridge_pool_take_completions` keep working, so the last
+ completions can be collected before `gobridge_pool_close`. Idempotent.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread except a pool thread; blocks until running
+ jobs have finished.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_shutdown(uint64_t pool_handle, struct GobridgeStatus *status);
+
+/*
+ Shuts the pool down (as `gobridge_pool_shutdown`, if not done yet) and frees its handle and
+ fd. Completions not yet taken are discarded.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread except a pool thread; blocks
+ until running jobs have finished.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_close(uint64_t pool_handle, struct GobridgeStatus *status);
+
+/*
+ Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO | SA_RESTART`, chaining to
+ the previous handler, normally Go's) for every signal in `signals` (bit `n - 1` for signal
+ `n`) and writes a pipe handle to `*out`. The handler only writes the signal number to a
+ pipe; read them with `gobridge_signal_pipe_recv` when `gobridge_signal_pipe_fd` is readable.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`), `GOBRIDGE_E_SYS`.
+ Any thread. Free with `gobridge_signal_pipe_close`, which uninstalls the handler.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_signal_pipe_new(uint64_t signals, uint64_t *out, struct GobridgeStatus *status);
+
+/*
+ Writes the pipe's read fd to `*out_fd`: non-blocking, readable while signals are waiting.
+ Owned by the pipe and valid until `gobridge_signal_pipe_close`: never read it or close it
+ (dup it if needed).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+
+ # Safety
+
+ `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_signal_pipe_fd(uint64_t pipe_handle, int32_t *out_fd, struct GobridgeStatus *status);
+
+/*
+ Takes the next caught signal without blocking and writes its number to `*out_signal`, or
+ `0` when none is waiting (which is not an error).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`, `GOBRIDGE_E_SYS`.
+ Any thread.
+
+ # Safety
+
+ `out_signal` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_signal_pipe_recv(uint64_t pipe_handle, int32_t *out_signal, struct GobridgeStatus *status);
+
+/*
+ Closes the pipe: uninstalls its actions (restoring the previous disposition once no other
+ gobridge action needs the signal) and frees the handle and fd.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_signal_pipe_close(uint64_t pipe_handle, struct GobridgeStatus *status);
+
+/*
+ Reads every standard signal's disposition with `sigaction` (changing nothing), writes up to
+ `cap` reports into `out` in signal order and the total number of reports to `*out_n` (call
+ again with a larger array if it exceeds `cap`; 64 is always enough).
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out_n`; NULL or misaligned `out` with
+ `cap > 0`), `GOBRIDGE_E_SYS`. Any thread.
+
+ # Safety
+
+ `out` is NULL with `cap == 0`, or valid for writes of `cap` `GobridgeHandlerReport`s;
+ `out_n` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_signal_audit(struct GobridgeHandlerReport *out, size_t cap, size_t *out_n, struct GobridgeStatus *status);
+
+/*
+ Creates a thread-bound object owned by the calling OS thread and writes its handle to
+ `*out`. From Go, lock the goroutine to its thread (`runtime.LockOSThread`) first, or the
+ object is only usable on whatever thread happened to run this call.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`). Any thread; the caller's thread becomes
+ the owner. Free with `gobridge_thread_bound_free`.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_thread_bound_new(uint64_t *out, struct GobridgeStatus *status);
+
+/*
+ Checks that the calling thread owns the object: `0` on the owner thread,
+ `GOBRIDGE_E_WRONG_THREAD` elsewhere (the message names both thread ids); never a crash.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_thread_bound_check(uint64_t handle, struct GobridgeStatus *status);
+
+/*
+ Writes the owner thread's kernel tid to `*out`.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_thread_bound_owner(uint64_t handle, int32_t *out, struct GobridgeStatus *status);
+
+/*
+ Frees the object. On its owner thread the value is dropped there; elsewhere
+ `gobridge::ThreadBound`'s foreign-drop rule applies (never dropped on the wrong thread).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (freed twice). Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_thread_bound_free(uint64_t handle, struct GobridgeStatus *status);
 
 #ifdef __cplusplus
 }  // extern "C"

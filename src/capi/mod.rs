@@ -66,8 +66,18 @@
 //! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
 
 mod buffer;
+mod executor;
+mod misc;
+mod pool;
+mod signals;
+mod thread_bound;
 
 pub use buffer::*;
+pub use executor::*;
+pub use misc::*;
+pub use pool::*;
+pub use signals::*;
+pub use thread_bound::*;
 
 use crate::ffi::Status;
 use std::ffi::c_char;
@@ -249,7 +259,8 @@ const CORE_LAYOUTS: &[TypeLayout] = &[
 
 /// Every module's layouts. **To add a module's types**: give it a
 /// `pub(crate) const LAYOUTS: &[TypeLayout] = &[type_layout!(...), ...];` and list it here.
-const ALL_LAYOUT_PARTS: &[&[TypeLayout]] = &[CORE_LAYOUTS, buffer::LAYOUTS];
+const ALL_LAYOUT_PARTS: &[&[TypeLayout]] =
+    &[CORE_LAYOUTS, buffer::LAYOUTS, pool::LAYOUTS, signals::LAYOUTS];
 
 const fn count_layouts(parts: &[&[TypeLayout]]) -> usize {
     let (mut n, mut i) = (0, 0);
