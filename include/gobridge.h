@@ -13,76 +13,81 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/**
- * The version of the C ABI. It changes whenever a function's signature or meaning or a
- * `#[repr(C)]` type's layout changes incompatibly.
+/*
+ The version of the C ABI. It changes whenever a function's signature or meaning or a
+ `#[repr(C)]` type's layout changes incompatibly.
  */
 #define GOBRIDGE_ABI_VERSION 1
 
-/**
- * Status code: success.
+/*
+ Status code: success.
  */
 #define GOBRIDGE_OK 0
 
-/**
- * Status code: a thread-bound value was used from a thread other than its owner.
+/*
+ Status code: a thread-bound value was used from a thread other than its owner.
  */
 #define GOBRIDGE_E_WRONG_THREAD 1
 
-/**
- * Status code: the executor, pool or object was shut down (closed).
+/*
+ Status code: the executor, pool or object was shut down (closed).
  */
 #define GOBRIDGE_E_SHUTDOWN 2
 
-/**
- * Status code: the call panicked inside Rust; the message is the panic message.
+/*
+ Status code: the call panicked inside Rust; the message is the panic message.
  */
 #define GOBRIDGE_E_PANICKED 3
 
-/**
- * Status code: the signal cannot or must not be blocked.
+/*
+ Status code: the signal cannot or must not be blocked.
  */
 #define GOBRIDGE_E_UNBLOCKABLE 4
 
-/**
- * Status code: a buffer (pointer + length) was refused; the message says which rule it broke.
+/*
+ Status code: a buffer (pointer + length) was refused; the message says which rule it broke.
  */
 #define GOBRIDGE_E_INVALID_BUFFER 5
 
-/**
- * Status code: a handle is 0, forged, freed, or of another kind of object.
+/*
+ Status code: a handle is 0, forged, freed, or of another kind of object.
  */
 #define GOBRIDGE_E_STALE_HANDLE 6
 
-/**
- * Status code: a system call failed; `GobridgeStatus.sys_errno` holds errno.
+/*
+ Status code: a system call failed; `GobridgeStatus.sys_errno` holds errno.
  */
 #define GOBRIDGE_E_SYS 7
 
-/**
- * Status code: a bounded wait ran out of time.
+/*
+ Status code: a bounded wait ran out of time.
  */
 #define GOBRIDGE_E_TIMEOUT 8
 
-/**
- * Status code: an argument is out of range, or an out-pointer is NULL or misaligned.
+/*
+ Status code: an argument is out of range, or an out-pointer is NULL or misaligned.
  */
 #define GOBRIDGE_E_INVALID_ARGUMENT 9
 
-/**
- * Status code: someone else replaced gobridge's signal handler.
+/*
+ Status code: someone else replaced gobridge's signal handler.
  */
 #define GOBRIDGE_E_HANDLER_REPLACED 10
 
-/**
- * Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
+/*
+ Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
  */
 #define GOBRIDGE_E_LIMIT_EXCEEDED 11
 
-/**
- * The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
- *
- * C: `GobridgeFieldLayout`. All pointers point to static, NUL-terminated data.
+/*
+ Status code: the job was cancelled through its ticket before it started; it never ran.
+ */
+#define GOBRIDGE_E_CANCELLED 12
+
+/*
+ The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
+
+ C: `GobridgeFieldLayout`. All pointers point to static, NUL-terminated data.
  */
 typedef struct GobridgeFieldLayout {
     const char *name;
@@ -90,11 +95,11 @@ typedef struct GobridgeFieldLayout {
     size_t size;
 } GobridgeFieldLayout;
 
-/**
- * The layout of one `#[repr(C)]` type of the C ABI, as the library was compiled.
- *
- * C: `GobridgeTypeLayout`; `name` is the C type name (e.g. `"GobridgeStatus"`), `fields`
- * points to `field_count` [`FieldLayout`]s in declaration order. All static data.
+/*
+ The layout of one `#[repr(C)]` type of the C ABI, as the library was compiled.
+
+ C: `GobridgeTypeLayout`; `name` is the C type name (e.g. `"GobridgeStatus"`), `fields`
+ points to `field_count` [`FieldLayout`]s in declaration order. All static data.
  */
 typedef struct GobridgeTypeLayout {
     const char *name;
@@ -104,94 +109,94 @@ typedef struct GobridgeTypeLayout {
     size_t field_count;
 } GobridgeTypeLayout;
 
-/**
- * What Go receives for an owned buffer (C: `GobridgeOwnedBuf`): the handle that names it, and
- * where its bytes are.
- *
- * `ptr` is 64-byte aligned and the bytes are zeroed at allocation; for `len == 0`, `ptr` is
- * NULL (never a dangling `0x1`) — Go makes the empty slice with `unsafe.Slice(nil, 0)`.
+/*
+ What Go receives for an owned buffer (C: `GobridgeOwnedBuf`): the handle that names it, and
+ where its bytes are.
+
+ `ptr` is 64-byte aligned and the bytes are zeroed at allocation; for `len == 0`, `ptr` is
+ NULL (never a dangling `0x1`) — Go makes the empty slice with `unsafe.Slice(nil, 0)`.
  */
 typedef struct GobridgeOwnedBuf {
-    /**
-     * The buffer's handle (never 0 for a live buffer).
+    /*
+     The buffer's handle (never 0 for a live buffer).
      */
     uint64_t handle;
-    /**
-     * The first byte, or NULL when `len == 0`.
+    /*
+     The first byte, or NULL when `len == 0`.
      */
     uint8_t *ptr;
-    /**
-     * The length in bytes.
+    /*
+     The length in bytes.
      */
     size_t len;
 } GobridgeOwnedBuf;
 
-/**
- * The outcome of a C ABI call, written into memory the caller provides (C: `GobridgeStatus`).
- *
- * The caller sets `msg`/`msg_cap` (a message buffer it owns, or NULL/0 for none) and passes a
- * pointer; gobridge writes `code`, `sys_errno`, `msg_len` and the message. Nothing is ever
- * allocated for the caller to free, and nothing is kept in thread-local state, so a goroutine
- * that moves between OS threads reads exactly the status of its own call.
- *
- * Initialise all of it before the call (Go's `var st C.GobridgeStatus` and C's
- * `GobridgeStatus st = {0}` do): `msg` and `msg_cap` are read, and garbage there is a wild
- * pointer to gobridge.
- *
- * The message:
- * - is the [`Error`]'s `Display` text, empty on success;
- * - is truncated to `msg_cap - 1` bytes at a UTF-8 character boundary, and always
- *   NUL-terminated when `msg_cap > 0` (`msg[msg_len] == 0`);
- * - has every NUL byte of the text (a panic message may contain one) written as the two
- *   characters `\0`, so a C string reader sees the whole message.
- *
- * ```c
- * char buf[256];
- * GobridgeStatus st = { .msg = buf, .msg_cap = sizeof buf };
- * if (gobridge_buffer_free(h, &st) != 0) fprintf(stderr, "code %d: %s\n", st.code, st.msg);
- * ```
+/*
+ The outcome of a C ABI call, written into memory the caller provides (C: `GobridgeStatus`).
+
+ The caller sets `msg`/`msg_cap` (a message buffer it owns, or NULL/0 for none) and passes a
+ pointer; gobridge writes `code`, `sys_errno`, `msg_len` and the message. Nothing is ever
+ allocated for the caller to free, and nothing is kept in thread-local state, so a goroutine
+ that moves between OS threads reads exactly the status of its own call.
+
+ Initialise all of it before the call (Go's `var st C.GobridgeStatus` and C's
+ `GobridgeStatus st = {0}` do): `msg` and `msg_cap` are read, and garbage there is a wild
+ pointer to gobridge.
+
+ The message:
+ - is the [`Error`]'s `Display` text, empty on success;
+ - is truncated to `msg_cap - 1` bytes at a UTF-8 character boundary, and always
+   NUL-terminated when `msg_cap > 0` (`msg[msg_len] == 0`);
+ - has every NUL byte of the text (a panic message may contain one) written as the two
+   characters `\0`, so a C string reader sees the whole message.
+
+ ```c
+ char buf[256];
+ GobridgeStatus st = { .msg = buf, .msg_cap = sizeof buf };
+ if (gobridge_buffer_free(h, &st) != 0) fprintf(stderr, "code %d: %s\n", st.code, st.msg);
+ ```
  */
 typedef struct GobridgeStatus {
-    /**
-     * Output: `0` on success, else [`Error::code`].
+    /*
+     Output: `0` on success, else [`Error::code`].
      */
     int32_t code;
-    /**
-     * Output: the OS `errno` when `code` is the system-error code ([`Error::Sys`]), else 0.
+    /*
+     Output: the OS `errno` when `code` is the system-error code ([`Error::Sys`]), else 0.
      */
     int32_t sys_errno;
-    /**
-     * Input: a caller-owned buffer for the message, or NULL.
+    /*
+     Input: a caller-owned buffer for the message, or NULL.
      */
     char *msg;
-    /**
-     * Input: the size of `msg` in bytes (0 when `msg` is NULL).
+    /*
+     Input: the size of `msg` in bytes (0 when `msg` is NULL).
      */
     size_t msg_cap;
-    /**
-     * Output: the length of the message written, excluding the terminating NUL.
+    /*
+     Output: the length of the message written, excluding the terminating NUL.
      */
     size_t msg_len;
 } GobridgeStatus;
 
-/**
- * A read-only view of `len` elements of `T` at `ptr`, lent by the caller for one call.
- *
- * C: `GobridgeForeignSlice_u8` for `T = u8` (`{const uint8_t *ptr; size_t len;}`). Pass a Go
- * slice `b` as `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the
- * empty slice. The memory is only read during the call.
+/*
+ A read-only view of `len` elements of `T` at `ptr`, lent by the caller for one call.
+
+ C: `GobridgeForeignSlice_u8` for `T = u8` (`{const uint8_t *ptr; size_t len;}`). Pass a Go
+ slice `b` as `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the
+ empty slice. The memory is only read during the call.
  */
 typedef struct GobridgeForeignSlice_u8 {
     const uint8_t *ptr;
     size_t len;
 } GobridgeForeignSlice_u8;
 
-/**
- * A writable view of `len` elements of `T` at `ptr`, lent by the caller for one call.
- *
- * C: `GobridgeForeignSliceMut_u8` for `T = u8` (`{uint8_t *ptr; size_t len;}`). The mutable
- * twin of `ForeignSlice`: same layout, same validation, same confinement to the call; the
- * memory is read and written only during the call.
+/*
+ A writable view of `len` elements of `T` at `ptr`, lent by the caller for one call.
+
+ C: `GobridgeForeignSliceMut_u8` for `T = u8` (`{uint8_t *ptr; size_t len;}`). The mutable
+ twin of `ForeignSlice`: same layout, same validation, same confinement to the call; the
+ memory is read and written only during the call.
  */
 typedef struct GobridgeForeignSliceMut_u8 {
     uint8_t *ptr;
@@ -276,121 +281,121 @@ typedef struct GobridgeHandlerReport {
 extern "C" {
 #endif // __cplusplus
 
-/**
- * Returns `GOBRIDGE_ABI_VERSION` as the library was compiled. Compare it with the header's
- * `GOBRIDGE_ABI_VERSION` before calling anything else.
- *
- * Any thread; never fails.
+/*
+ Returns `GOBRIDGE_ABI_VERSION` as the library was compiled. Compare it with the header's
+ `GOBRIDGE_ABI_VERSION` before calling anything else.
+
+ Any thread; never fails.
  */
 uint32_t gobridge_abi_version(void);
 
-/**
- * Returns the layouts of every `#[repr(C)]` type of the ABI (a static array owned by the
- * library: never free it) and writes their number to `*count` (if `count` is not NULL).
- *
- * Any thread; never fails. The Go package compares each entry with `unsafe.Sizeof`,
- * `unsafe.Alignof` and `unsafe.Offsetof` of its cgo types in `init()`.
- *
- * # Safety
- *
- * `count` is NULL or valid for a write of `size_t`.
+/*
+ Returns the layouts of every `#[repr(C)]` type of the ABI (a static array owned by the
+ library: never free it) and writes their number to `*count` (if `count` is not NULL).
+
+ Any thread; never fails. The Go package compares each entry with `unsafe.Sizeof`,
+ `unsafe.Alignof` and `unsafe.Offsetof` of its cgo types in `init()`.
+
+ # Safety
+
+ `count` is NULL or valid for a write of `size_t`.
  */
 const struct GobridgeTypeLayout *gobridge_type_layouts(size_t *count);
 
-/**
- * Allocates `len` zeroed bytes of Rust memory for the caller and writes `{handle, ptr, len}`
- * to `*out`. `ptr` is 64-byte aligned, or NULL when `len` is 0.
- *
- * Ownership: the caller owns the buffer until it passes `handle` to `gobridge_buffer_free`
- * (exactly once; a second free is `GOBRIDGE_E_STALE_HANDLE`, harmless). The bytes are C memory
- * for cgo: Go may keep `ptr` anywhere until the free, and must not touch them after it.
- *
- * Threads: any; buffers may be freed on another thread than the one that allocated them.
- *
- * Status: `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned, or `len` too large for
- * any allocation; nothing is allocated), `GOBRIDGE_E_LIMIT_EXCEEDED` (the byte budget set
- * with `gobridge_buffer_set_budget` would be exceeded), `GOBRIDGE_E_SYS` with
- * `sys_errno = ENOMEM` (the allocator failed).
- *
- * # Safety
- *
- * `out` is NULL or valid for a write of `GobridgeOwnedBuf`; `status` is NULL or a valid
- * `GobridgeStatus` (see `GobridgeStatus`).
+/*
+ Allocates `len` zeroed bytes of Rust memory for the caller and writes `{handle, ptr, len}`
+ to `*out`. `ptr` is 64-byte aligned, or NULL when `len` is 0.
+
+ Ownership: the caller owns the buffer until it passes `handle` to `gobridge_buffer_free`
+ (exactly once; a second free is `GOBRIDGE_E_STALE_HANDLE`, harmless). The bytes are C memory
+ for cgo: Go may keep `ptr` anywhere until the free, and must not touch them after it.
+
+ Threads: any; buffers may be freed on another thread than the one that allocated them.
+
+ Status: `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned, or `len` too large for
+ any allocation; nothing is allocated), `GOBRIDGE_E_LIMIT_EXCEEDED` (the byte budget set
+ with `gobridge_buffer_set_budget` would be exceeded), `GOBRIDGE_E_SYS` with
+ `sys_errno = ENOMEM` (the allocator failed).
+
+ # Safety
+
+ `out` is NULL or valid for a write of `GobridgeOwnedBuf`; `status` is NULL or a valid
+ `GobridgeStatus` (see `GobridgeStatus`).
  */
 int32_t gobridge_buffer_alloc(size_t len, struct GobridgeOwnedBuf *out, struct GobridgeStatus *status);
 
-/**
- * Frees the owned buffer named by `handle`; the handle is stale from now on.
- *
- * Threads: any. Status: `GOBRIDGE_E_STALE_HANDLE` when `handle` is 0, forged, already freed,
- * or names another kind of object (nothing happens).
- *
- * # Safety
- *
- * `status` is NULL or a valid `GobridgeStatus`. No other precondition: any `handle` value is
- * accepted and checked.
+/*
+ Frees the owned buffer named by `handle`; the handle is stale from now on.
+
+ Threads: any. Status: `GOBRIDGE_E_STALE_HANDLE` when `handle` is 0, forged, already freed,
+ or names another kind of object (nothing happens).
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`. No other precondition: any `handle` value is
+ accepted and checked.
  */
 int32_t gobridge_buffer_free(uint64_t handle, struct GobridgeStatus *status);
 
-/**
- * Writes the location `{handle, ptr, len}` of the live owned buffer `handle` to `*out`.
- *
- * Threads: any. Status: `GOBRIDGE_E_STALE_HANDLE` (as for `gobridge_buffer_free`),
- * `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned). The pointer is valid until the
- * buffer is freed.
- *
- * # Safety
- *
- * `out` is NULL or valid for a write of `GobridgeOwnedBuf`; `status` is NULL or a valid
- * `GobridgeStatus`.
+/*
+ Writes the location `{handle, ptr, len}` of the live owned buffer `handle` to `*out`.
+
+ Threads: any. Status: `GOBRIDGE_E_STALE_HANDLE` (as for `gobridge_buffer_free`),
+ `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned). The pointer is valid until the
+ buffer is freed.
+
+ # Safety
+
+ `out` is NULL or valid for a write of `GobridgeOwnedBuf`; `status` is NULL or a valid
+ `GobridgeStatus`.
  */
 int32_t gobridge_buffer_resolve(uint64_t handle, struct GobridgeOwnedBuf *out, struct GobridgeStatus *status);
 
-/**
- * Writes the number of live owned buffers to `*live_count` and their total size in bytes to
- * `*live_bytes` (either may be NULL). Any thread; never fails.
- *
- * # Safety
- *
- * Each pointer is NULL or valid for a write of `size_t`.
+/*
+ Writes the number of live owned buffers to `*live_count` and their total size in bytes to
+ `*live_bytes` (either may be NULL). Any thread; never fails.
+
+ # Safety
+
+ Each pointer is NULL or valid for a write of `size_t`.
  */
 void gobridge_buffer_stats(size_t *live_count, size_t *live_bytes);
 
-/**
- * Sets the per-process byte budget of owned buffers (`SIZE_MAX` = unlimited, the default)
- * and returns the previous one. Existing buffers are kept; only new allocations beyond the
- * budget fail with `GOBRIDGE_E_LIMIT_EXCEEDED`. Any thread; never fails.
+/*
+ Sets the per-process byte budget of owned buffers (`SIZE_MAX` = unlimited, the default)
+ and returns the previous one. Existing buffers are kept; only new allocations beyond the
+ budget fail with `GOBRIDGE_E_LIMIT_EXCEEDED`. Any thread; never fails.
  */
 size_t gobridge_buffer_set_budget(size_t bytes);
 
-/**
- * Sums the bytes of `s` (a view lent for this call) into `*out`, as `uint64_t`.
- *
- * `s` is used only during the call: pass a Go slice as
- * `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the empty slice
- * (sum 0). Threads: any.
- *
- * Status: `GOBRIDGE_E_INVALID_BUFFER` (NULL with a length, length overflow, address wrap;
- * the message says which), `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned).
- *
- * # Safety
- *
- * Unless `s.ptr` is NULL, it points to `s.len` readable bytes not written by anyone during
- * the call; `out` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
- * `GobridgeStatus`.
+/*
+ Sums the bytes of `s` (a view lent for this call) into `*out`, as `uint64_t`.
+
+ `s` is used only during the call: pass a Go slice as
+ `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the empty slice
+ (sum 0). Threads: any.
+
+ Status: `GOBRIDGE_E_INVALID_BUFFER` (NULL with a length, length overflow, address wrap;
+ the message says which), `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned).
+
+ # Safety
+
+ Unless `s.ptr` is NULL, it points to `s.len` readable bytes not written by anyone during
+ the call; `out` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
+ `GobridgeStatus`.
  */
 int32_t gobridge_sum(struct GobridgeForeignSlice_u8 s, uint64_t *out, struct GobridgeStatus *status);
 
-/**
- * Sets every byte of `s` (a writable view lent for this call) to `value`.
- *
- * Threads: any. Status: `GOBRIDGE_E_INVALID_BUFFER` (as for `gobridge_sum`; nothing is
- * written).
- *
- * # Safety
- *
- * Unless `s.ptr` is NULL, it points to `s.len` writable bytes that nobody else accesses
- * during the call; `status` is NULL or a valid `GobridgeStatus`.
+/*
+ Sets every byte of `s` (a writable view lent for this call) to `value`.
+
+ Threads: any. Status: `GOBRIDGE_E_INVALID_BUFFER` (as for `gobridge_sum`; nothing is
+ written).
+
+ # Safety
+
+ Unless `s.ptr` is NULL, it points to `s.len` writable bytes that nobody else accesses
+ during the call; `status` is NULL or a valid `GobridgeStatus`.
  */
 int32_t gobridge_fill(struct GobridgeForeignSliceMut_u8 s, uint8_t value, struct GobridgeStatus *status);
 

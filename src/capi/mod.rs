@@ -110,6 +110,8 @@ pub const GOBRIDGE_E_INVALID_ARGUMENT: i32 = 9;
 pub const GOBRIDGE_E_HANDLER_REPLACED: i32 = 10;
 /// Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
 pub const GOBRIDGE_E_LIMIT_EXCEEDED: i32 = 11;
+/// Status code: the job was cancelled through its ticket before it started; it never ran.
+pub const GOBRIDGE_E_CANCELLED: i32 = 12;
 
 /// The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
 ///
@@ -337,6 +339,7 @@ mod tests {
         assert_eq!(Error::Sys(nix::errno::Errno::EIO).code(), GOBRIDGE_E_SYS);
         assert_eq!(Error::Shutdown.code(), GOBRIDGE_E_SHUTDOWN);
         assert_eq!(Error::Timeout.code(), GOBRIDGE_E_TIMEOUT);
+        assert_eq!(Error::Cancelled.code(), GOBRIDGE_E_CANCELLED);
         assert_eq!(
             Error::HandlerReplaced(nix::sys::signal::Signal::SIGINT).code(),
             GOBRIDGE_E_HANDLER_REPLACED

@@ -53,7 +53,7 @@ typedef struct {
 typedef struct {
     const char *name;
     size_t size, align, field_count;
-    ExpectedField fields[8];
+    ExpectedField fields[10];
 } ExpectedLayout;
 #define TYPE(T, n, ...) {#T, sizeof(T), alignof(T), n, {__VA_ARGS__}}
 
@@ -72,6 +72,13 @@ static const ExpectedLayout EXPECTED_LAYOUTS[] = {
          FIELD(GobridgeForeignSlice_u8, len)),
     TYPE(GobridgeForeignSliceMut_u8, 2, FIELD(GobridgeForeignSliceMut_u8, ptr),
          FIELD(GobridgeForeignSliceMut_u8, len)),
+    TYPE(GobridgeCompletion, 3, FIELD(GobridgeCompletion, job), FIELD(GobridgeCompletion, code),
+         FIELD(GobridgeCompletion, sys_errno)),
+    TYPE(GobridgeHandlerReport, 9, FIELD(GobridgeHandlerReport, signal),
+         FIELD(GobridgeHandlerReport, flags), FIELD(GobridgeHandlerReport, mask),
+         FIELD(GobridgeHandlerReport, handler), FIELD(GobridgeHandlerReport, on_stack),
+         FIELD(GobridgeHandlerReport, siginfo), FIELD(GobridgeHandlerReport, restart),
+         FIELD(GobridgeHandlerReport, ours), FIELD(GobridgeHandlerReport, go_compatible)),
 };
 #define N_EXPECTED (sizeof EXPECTED_LAYOUTS / sizeof EXPECTED_LAYOUTS[0])
 

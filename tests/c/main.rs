@@ -66,12 +66,23 @@ fn c_program_passes_under_valgrind() {
     if let Ok(nm) = Command::new("nm").args(["-g", "--defined-only"]).arg(&lib).output() {
         let symbols = String::from_utf8_lossy(&nm.stdout);
         let header = std::fs::read_to_string(root().join("include/gobridge.h")).unwrap();
-        // Declarations start at column 0 (comment lines start with ` *` or `/`).
-        let decls: Vec<_> = header
-            .lines()
-            .filter(|l| !l.starts_with([' ', '*', '/', '#']))
-            .filter(|l| l.contains("gobridge_") && l.ends_with(");"))
-            .collect();
+        // Declarations start at column 0 (comment lines start with ` *` or `/`); those inside
+        // `#if defined(FEATURE)` blocks exist only in builds with that feature.
+        let mut in_feature_block = false;
+        let mut decls = Vec::new();
+        for l in header.lines() {
+            if l.starts_with("#if defined(") {
+                in_feature_block = true;
+            } else if l.starts_with("#endif") {
+                in_feature_block = false;
+            } else if !in_feature_block
+                && !l.starts_with([' ', '*', '/', '#'])
+                && l.contains("gobridge_")
+                && l.ends_with(");")
+            {
+                decls.push(l);
+            }
+        }
         assert!(decls.len() >= 9, "header declarations not found");
         for decl in decls {
             let name = decl.split('(').next().unwrap().rsplit([' ', '*']).next().unwrap();
