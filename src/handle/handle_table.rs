@@ -50,8 +50,12 @@ impl<T> HandleTable<T> {
     ///
     /// # Panics
     ///
-    /// If `kind` is 0, which is reserved so that the zero handle is never valid (in a
-    /// `static`, this is a compile-time error).
+    /// If `kind` is 0, which is reserved so that the zero handle is never valid. In a
+    /// `static`, this is a compile-time error:
+    ///
+    /// ```compile_fail,E0080
+    /// static TABLE: gobridge::handle::HandleTable<u8> = gobridge::handle::HandleTable::new(0);
+    /// ```
     pub const fn new(kind: u8) -> Self {
         assert!(kind != 0, "kind tag 0 is reserved");
         HandleTable {
@@ -174,6 +178,12 @@ impl<T> fmt::Debug for HandleTable<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "kind tag 0 is reserved")]
+    fn kind_zero_is_refused() {
+        let _ = HandleTable::<u8>::new(std::hint::black_box(0));
+    }
 
     #[test]
     fn reused_slot_gets_new_generation() {
