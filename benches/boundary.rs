@@ -35,7 +35,8 @@ fn view_sum(c: &mut Criterion) {
     g.bench_function("raw_slice", |b| b.iter(|| sum_bytes(black_box(&data[..]))));
     g.bench_function("foreign_slice_get", |b| {
         b.iter(|| {
-            // SAFETY: `data` is live, initialised and not mutated during the iteration.
+            // SAFETY:
+            // - `data` is live, initialised and not mutated during the iteration.
             let view = unsafe { ForeignSlice::from_raw_parts(black_box(data.as_ptr()), LEN) };
             sum_view(view).unwrap()
         })
@@ -61,7 +62,8 @@ fn guard(c: &mut Criterion) {
     let mut status = Status::with_buffer(&mut buf);
     g.bench_function("ffi_call_with_status", |b| {
         b.iter(|| {
-            // SAFETY: `status` and its buffer live for the whole benchmark.
+            // SAFETY:
+            // - `status` and its buffer live for the whole benchmark.
             black_box(unsafe { ffi::call(black_box(&mut status), black_box(f)) })
         })
     });

@@ -33,7 +33,8 @@ fn main() {
 
     // 1. Rust memory for "C": {handle, ptr, len}.
     let mut buf = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
-    // SAFETY: `buf` and the status are valid for the call.
+    // SAFETY:
+    // - `buf` and the status are valid for the call.
     let code = unsafe { gobridge_buffer_alloc(4096, &mut buf, &mut m.st) };
     assert_eq!(code, GOBRIDGE_OK);
     println!(
@@ -42,39 +43,50 @@ fn main() {
     );
 
     // 2. "C" fills it through a writable view (gobridge_fill), then sums it (gobridge_sum).
-    // SAFETY: `buf.ptr` is valid for `buf.len` bytes until it is freed; nobody else uses it.
+    // SAFETY:
+    // - `buf.ptr` is valid for `buf.len` bytes until it is freed; nobody else uses it.
     let view = unsafe { ForeignSliceMut::from_raw_parts(buf.ptr, buf.len) };
-    // SAFETY: the view is valid for the call, the status too.
+    // SAFETY:
+    // - the view is valid for the call, the status too.
     assert_eq!(unsafe { gobridge_fill(view, 3, &mut m.st) }, GOBRIDGE_OK);
     let mut sum = 0u64;
-    // SAFETY: as above, read-only now.
+    // SAFETY:
+    // - as above, read-only now.
     let view = unsafe { ForeignSlice::from_raw_parts(buf.ptr, buf.len) };
-    // SAFETY: the view, `sum` and the status are valid for the call.
+    // SAFETY:
+    // - the view, `sum` and the status are valid for the call.
     assert_eq!(unsafe { gobridge_sum(view, &mut sum, &mut m.st) }, GOBRIDGE_OK);
     println!("filled with 3, sum = {sum}");
 
     // 3. Free it; the handle is dead from now on.
-    // SAFETY: the status is valid; any handle value is accepted.
+    // SAFETY:
+    // - the status is valid; any handle value is accepted.
     assert_eq!(unsafe { gobridge_buffer_free(buf.handle, &mut m.st) }, GOBRIDGE_OK);
 
     // 4. Misuse gets a status code and a message, never undefined behaviour.
-    // SAFETY: as above.
+    // SAFETY:
+    // - as above.
     let code = unsafe { gobridge_buffer_free(buf.handle, &mut m.st) };
     println!("double free       -> code {code}: {}", m.text());
-    // SAFETY: as above.
+    // SAFETY:
+    // - as above.
     let code = unsafe { gobridge_buffer_free(0x0100_0000_dead_beef, &mut m.st) };
     println!("forged handle     -> code {code}: {}", m.text());
-    // SAFETY: a NULL view with a length is refused before any access.
+    // SAFETY:
+    // - a NULL view with a length is refused before any access.
     let bad = unsafe { ForeignSlice::from_raw_parts(ptr::null(), 10) };
-    // SAFETY: `sum` and the status are valid.
+    // SAFETY:
+    // - `sum` and the status are valid.
     let code = unsafe { gobridge_sum(bad, &mut sum, &mut m.st) };
     println!("NULL with len 10  -> code {code}: {}", m.text());
-    // SAFETY: a NULL out-pointer is refused.
+    // SAFETY:
+    // - a NULL out-pointer is refused.
     let code = unsafe { gobridge_buffer_alloc(16, ptr::null_mut(), &mut m.st) };
     println!("NULL out-pointer  -> code {code}: {}", m.text());
 
     let (mut live, mut bytes) = (0, 0);
-    // SAFETY: both out-pointers are valid.
+    // SAFETY:
+    // - both out-pointers are valid.
     unsafe { gobridge_buffer_stats(&mut live, &mut bytes) };
     println!("live buffers: {live} ({bytes} bytes)");
     assert_eq!((live, bytes), (0, 0));

@@ -5,9 +5,11 @@ use gobridge::handle::Handle;
 use gobridge::{BufferError, Error};
 
 fn reason<T: gobridge::buffer::Pod>(addr: usize, len: usize) -> BufferError {
-    // SAFETY: every pair passed here is refused by `get`, so nothing is dereferenced.
+    // SAFETY:
+    // - every pair passed here is refused by `get`, so nothing is dereferenced.
     let view = unsafe { ForeignSlice::<T>::from_raw_parts(addr as *const T, len) };
-    // SAFETY: as above.
+    // SAFETY:
+    // - as above.
     let view_mut = unsafe { ForeignSliceMut::<T>::from_raw_parts(addr as *mut T, len) };
     let a = match view.get() {
         Err(Error::InvalidBuffer(why)) => why,
@@ -23,10 +25,12 @@ fn reason<T: gobridge::buffer::Pod>(addr: usize, len: usize) -> BufferError {
 
 #[test]
 fn null_with_zero_length_is_the_empty_slice() {
-    // SAFETY: NULL/0 is always allowed.
+    // SAFETY:
+    // - NULL/0 is always allowed.
     let v = unsafe { ForeignSlice::<u64>::from_raw_parts(std::ptr::null(), 0) };
     assert_eq!(v.get().unwrap(), &[] as &[u64]);
-    // SAFETY: as above.
+    // SAFETY:
+    // - as above.
     let mut m = unsafe { ForeignSliceMut::<u8>::from_raw_parts(std::ptr::null_mut(), 0) };
     assert!(m.get().unwrap().is_empty());
     assert!(ForeignSlice::<u8>::default().get().unwrap().is_empty());
@@ -117,7 +121,8 @@ fn owned_buffers_are_aligned_zeroed_and_checked() {
         assert_eq!(info.len, len);
         assert_eq!(info.ptr as usize % OWNED_BUF_ALIGN, 0);
         assert_ne!(info.handle, 0);
-        // SAFETY: `ptr` is valid for `len` bytes until freed, and only this test uses it.
+        // SAFETY:
+        // - `ptr` is valid for `len` bytes until freed, and only this test uses it.
         let bytes = unsafe { std::slice::from_raw_parts_mut(info.ptr, info.len) };
         assert!(bytes.iter().all(|&b| b == 0), "zeroed");
         bytes.fill(0xAB);

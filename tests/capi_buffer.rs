@@ -38,7 +38,8 @@ impl Msg {
 
 fn stats() -> (usize, usize) {
     let (mut n, mut b) = (0, 0);
-    // SAFETY: both out-pointers are valid.
+    // SAFETY:
+    // - both out-pointers are valid.
     unsafe { gobridge_buffer_stats(&mut n, &mut b) };
     (n, b)
 }
@@ -46,7 +47,8 @@ fn stats() -> (usize, usize) {
 fn alloc(len: usize) -> OwnedBufInfo {
     let mut out = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
     let mut m = Msg::new();
-    // SAFETY: `out` and the status are valid.
+    // SAFETY:
+    // - `out` and the status are valid.
     let code = unsafe { gobridge_buffer_alloc(len, &mut out, m.st()) };
     assert_eq!(code, GOBRIDGE_OK, "{}", m.text());
     out
@@ -54,7 +56,8 @@ fn alloc(len: usize) -> OwnedBufInfo {
 
 fn free(handle: u64) -> (i32, String) {
     let mut m = Msg::new();
-    // SAFETY: the status is valid; any handle value is allowed.
+    // SAFETY:
+    // - the status is valid; any handle value is allowed.
     let code = unsafe { gobridge_buffer_free(handle, m.st()) };
     (code, m.text().to_owned())
 }
@@ -67,7 +70,8 @@ fn alloc_resolve_free_round_trip() {
     assert_eq!(b.ptr as usize % 64, 0);
     assert_eq!(stats(), (before.0 + 1, before.1 + 1000));
     let mut r = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
-    // SAFETY: valid out-pointer, NULL status allowed.
+    // SAFETY:
+    // - valid out-pointer, NULL status allowed.
     assert_eq!(unsafe { gobridge_buffer_resolve(b.handle, &mut r, ptr::null_mut()) }, 0);
     assert_eq!(r, b);
     assert_eq!(free(b.handle), (GOBRIDGE_OK, String::new()));
@@ -79,13 +83,15 @@ fn null_or_misaligned_out_pointer_is_invalid_argument_and_allocates_nothing() {
     let _g = serial();
     let before = stats();
     let mut m = Msg::new();
-    // SAFETY: NULL `out` is allowed by the contract and refused.
+    // SAFETY:
+    // - NULL `out` is allowed by the contract and refused.
     let code = unsafe { gobridge_buffer_alloc(64, ptr::null_mut(), m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(m.text(), "invalid argument: out-pointer is NULL");
     let mut raw = [0u64; 8];
     let misaligned = raw.as_mut_ptr().cast::<u8>().wrapping_add(4).cast::<OwnedBufInfo>();
-    // SAFETY: a misaligned `out` is refused before any write.
+    // SAFETY:
+    // - a misaligned `out` is refused before any write.
     let code = unsafe { gobridge_buffer_alloc(64, misaligned, m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(m.text(), "invalid argument: out-pointer is misaligned");
@@ -93,11 +99,13 @@ fn null_or_misaligned_out_pointer_is_invalid_argument_and_allocates_nothing() {
     assert_eq!(stats(), before, "nothing leaked");
 
     let b = alloc(8);
-    // SAFETY: NULL `out` is refused.
+    // SAFETY:
+    // - NULL `out` is refused.
     let code = unsafe { gobridge_buffer_resolve(b.handle, ptr::null_mut(), m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(free(b.handle).0, GOBRIDGE_OK);
-    // SAFETY: NULL out-pointers of the stats function are skipped.
+    // SAFETY:
+    // - NULL out-pointers of the stats function are skipped.
     unsafe { gobridge_buffer_stats(ptr::null_mut(), ptr::null_mut()) };
 }
 
@@ -106,7 +114,8 @@ fn huge_length_is_invalid_argument() {
     let _g = serial();
     let mut out = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
     let mut m = Msg::new();
-    // SAFETY: valid pointers.
+    // SAFETY:
+    // - valid pointers.
     let code = unsafe { gobridge_buffer_alloc(usize::MAX, &mut out, m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     assert_eq!(out.handle, 0, "out is written only on success");
@@ -138,7 +147,8 @@ fn use_after_free_is_stale_even_after_slot_reuse() {
     let reused: Vec<_> = (0..16).map(|_| alloc(32)).collect();
     let mut out = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
     let mut m = Msg::new();
-    // SAFETY: valid pointers; the stale handle is refused.
+    // SAFETY:
+    // - valid pointers; the stale handle is refused.
     let code = unsafe { gobridge_buffer_resolve(b.handle, &mut out, m.st()) };
     assert_eq!(code, GOBRIDGE_E_STALE_HANDLE);
     assert_eq!(out.handle, 0);
@@ -185,7 +195,8 @@ fn budget_through_the_c_abi() {
     assert_eq!(gobridge_buffer_set_budget(live + 100), usize::MAX);
     let mut out = OwnedBufInfo { handle: 0, ptr: ptr::null_mut(), len: 0 };
     let mut m = Msg::new();
-    // SAFETY: valid pointers.
+    // SAFETY:
+    // - valid pointers.
     assert_eq!(unsafe { gobridge_buffer_alloc(101, &mut out, m.st()) }, GOBRIDGE_E_LIMIT_EXCEEDED);
     assert_eq!(m.text(), "resource limit exceeded: owned-buffer byte budget");
     let ok = alloc(100);
@@ -196,7 +207,8 @@ fn budget_through_the_c_abi() {
 fn sum(s: ForeignSlice<'_, u8>) -> (i32, u64, String) {
     let mut out = 0;
     let mut m = Msg::new();
-    // SAFETY: views passed here are either valid or refused by validation; pointers valid.
+    // SAFETY:
+    // - views passed here are either valid or refused by validation; pointers valid.
     let code = unsafe { gobridge_sum(s, &mut out, m.st()) };
     (code, out, m.text().to_owned())
 }
@@ -207,13 +219,15 @@ fn sum_and_fill_valid_views() {
     assert_eq!(sum(ForeignSlice::from_slice(&data)).1, 255 * 256 / 2);
     assert_eq!(sum(ForeignSlice::empty()), (0, 0, String::new()));
     let mut m = Msg::new();
-    // SAFETY: the view borrows `data` mutably for the call.
+    // SAFETY:
+    // - the view borrows `data` mutably for the call.
     let code = unsafe { gobridge_fill(ForeignSliceMut::from_slice(&mut data[10..20]), 7, m.st()) };
     assert_eq!(code, 0);
     assert!(data[10..20].iter().all(|&b| b == 7));
     assert_eq!(data[9], 9);
     assert_eq!(data[20], 20);
-    // SAFETY: the empty view is fine.
+    // SAFETY:
+    // - the empty view is fine.
     assert_eq!(unsafe { gobridge_fill(ForeignSliceMut::empty(), 7, m.st()) }, 0);
 }
 
@@ -225,13 +239,16 @@ fn sum_and_fill_refuse_invalid_views_with_distinct_messages() {
         (usize::MAX - 3, 8, "invalid buffer: pointer plus length wraps the address space"),
     ];
     for (addr, len, msg) in cases {
-        // SAFETY: every view here is refused by validation before any access.
+        // SAFETY:
+        // - every view here is refused by validation before any access.
         let view = unsafe { ForeignSlice::from_raw_parts(addr as *const u8, len) };
         assert_eq!(sum(view), (GOBRIDGE_E_INVALID_BUFFER, 0, msg.to_owned()));
         let mut m = Msg::new();
-        // SAFETY: as above.
+        // SAFETY:
+        // - as above.
         let view = unsafe { ForeignSliceMut::from_raw_parts(addr as *mut u8, len) };
-        // SAFETY: the refused view is never written.
+        // SAFETY:
+        // - the refused view is never written.
         assert_eq!(unsafe { gobridge_fill(view, 1, m.st()) }, GOBRIDGE_E_INVALID_BUFFER);
         assert_eq!(m.text(), msg);
     }
@@ -241,12 +258,14 @@ fn sum_and_fill_refuse_invalid_views_with_distinct_messages() {
 fn sum_with_null_out_is_invalid_argument() {
     let data = [1u8, 2, 3];
     let mut m = Msg::new();
-    // SAFETY: NULL `out` is refused.
+    // SAFETY:
+    // - NULL `out` is refused.
     let code = unsafe { gobridge_sum(ForeignSlice::from_slice(&data), ptr::null_mut(), m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
     let mut raw = [0u64; 2];
     let misaligned = raw.as_mut_ptr().cast::<u8>().wrapping_add(1).cast::<u64>();
-    // SAFETY: misaligned `out` is refused.
+    // SAFETY:
+    // - misaligned `out` is refused.
     let code = unsafe { gobridge_sum(ForeignSlice::from_slice(&data), misaligned, m.st()) };
     assert_eq!(code, GOBRIDGE_E_INVALID_ARGUMENT);
 }
@@ -255,11 +274,13 @@ fn sum_with_null_out_is_invalid_argument() {
 fn abi_version_and_layouts() {
     assert_eq!(gobridge_abi_version(), GOBRIDGE_ABI_VERSION);
     let mut n = 0;
-    // SAFETY: valid out-pointer.
+    // SAFETY:
+    // - valid out-pointer.
     let p = unsafe { gobridge_type_layouts(&mut n) };
     assert!(!p.is_null());
     assert_eq!(n, type_layouts().len());
-    // SAFETY: NULL count is allowed.
+    // SAFETY:
+    // - NULL count is allowed.
     assert_eq!(unsafe { gobridge_type_layouts(ptr::null_mut()) }, p);
     let find = |name: &str| type_layouts().iter().find(|l| l.name() == name).unwrap();
     let ob = find("GobridgeOwnedBuf");

@@ -54,7 +54,8 @@ impl Drop for PanickingDrop {
 fn run(which: u32, cap: usize) -> (i32, Status, Vec<u8>) {
     let mut buf = vec![0xFFu8; cap];
     let mut st = Status::with_buffer(&mut buf);
-    // SAFETY: `st` and its buffer are valid for the call.
+    // SAFETY:
+    // - `st` and its buffer are valid for the call.
     let code = unsafe { zoo(which, &mut st) };
     assert_eq!(code, st.code);
     if cap > 0 {
@@ -143,21 +144,25 @@ fn whole_zoo_on_many_threads() {
 
 #[test]
 fn null_status_still_returns_the_code() {
-    // SAFETY: a NULL status is allowed.
+    // SAFETY:
+    // - a NULL status is allowed.
     assert_eq!(unsafe { zoo(1, ptr::null_mut()) }, 3);
-    // SAFETY: as above.
+    // SAFETY:
+    // - as above.
     assert_eq!(unsafe { zoo(0, ptr::null_mut()) }, 0);
 }
 
 #[test]
 fn no_message_buffer() {
     let mut st = Status::new();
-    // SAFETY: `st` is valid; msg is NULL with cap 0.
+    // SAFETY:
+    // - `st` is valid; msg is NULL with cap 0.
     assert_eq!(unsafe { zoo(2, &mut st) }, 3);
     assert_eq!((st.code, st.msg_len), (3, 0));
     // NULL msg with a non-zero capacity: refused as a buffer, only the code is written.
     let mut st = Status { msg_cap: 100, ..Status::new() };
-    // SAFETY: `st` is valid; its NULL msg is never written.
+    // SAFETY:
+    // - `st` is valid; its NULL msg is never written.
     assert_eq!(unsafe { zoo(2, &mut st) }, 3);
     assert_eq!((st.code, st.msg_len), (3, 0));
 }
@@ -169,7 +174,8 @@ fn misaligned_status_is_ignored() {
     let off = if (base as usize + 1) % align_of::<Status>() == 0 { 2 } else { 1 };
     let p = base.wrapping_add(off).cast::<Status>();
     assert!(!p.is_aligned());
-    // SAFETY: a misaligned status is never dereferenced (documented), only the code returned.
+    // SAFETY:
+    // - a misaligned status is never dereferenced (documented), only the code returned.
     assert_eq!(unsafe { zoo(1, p) }, 3);
     assert!(raw.iter().all(|&b| b == 0));
 }
@@ -178,15 +184,18 @@ fn misaligned_status_is_ignored() {
 fn truncation_at_char_boundaries_of_every_capacity() {
     // A multi-byte message: every capacity yields a valid UTF-8 prefix, NUL-terminated.
     let full = "panicked: héllo wörld ✓ 🦀";
-    // SAFETY: status and buffers are valid for each call.
+    // SAFETY:
+    // - status and buffers are valid for each call.
     unsafe extern "C" fn crab(status: *mut Status) -> i32 {
-        // SAFETY: `status` is valid for the call (our contract).
+        // SAFETY:
+        // - `status` is valid for the call (our contract).
         unsafe { ffi::call(status, || panic!("héllo wörld ✓ 🦀")) }
     }
     for cap in 0..=full.len() + 2 {
         let mut buf = vec![0xFFu8; cap];
         let mut st = Status::with_buffer(&mut buf);
-        // SAFETY: `st` and its buffer are valid for the call.
+        // SAFETY:
+        // - `st` and its buffer are valid for the call.
         assert_eq!(unsafe { crab(&mut st) }, 3);
         if cap == 0 {
             assert_eq!(st.msg_len, 0);
@@ -210,13 +219,16 @@ fn truncation_at_char_boundaries_of_every_capacity() {
 
 #[test]
 fn sys_errno_is_reported() {
-    // SAFETY: `status` is valid for the call.
+    // SAFETY:
+    // - `status` is valid for the call.
     unsafe extern "C" fn fails(status: *mut Status) -> i32 {
-        // SAFETY: `status` is valid for the call (our contract).
+        // SAFETY:
+        // - `status` is valid for the call (our contract).
         unsafe { ffi::call(status, || Err(Error::Sys(nix::errno::Errno::EAGAIN))) }
     }
     let mut st = Status::new();
-    // SAFETY: `st` is valid.
+    // SAFETY:
+    // - `st` is valid.
     assert_eq!(unsafe { fails(&mut st) }, 7);
     assert_eq!(st.sys_errno, libc::EAGAIN);
 }

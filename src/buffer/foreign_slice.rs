@@ -139,7 +139,8 @@ mod tests {
     #[test]
     fn each_rule_has_its_reason() {
         let bad = |p: usize, len| {
-            // SAFETY: every pair here is refused by `get`, nothing is dereferenced.
+            // SAFETY:
+            // - every pair here is refused by `get`, nothing is dereferenced.
             let s = unsafe { ForeignSlice::<u32>::from_raw_parts(p as *const u32, len) };
             match s.get() {
                 Err(Error::InvalidBuffer(why)) => why,

@@ -49,7 +49,8 @@
 //!
 //! let data = [0u8, 1, 0, 2];
 //! let mut n = 0;
-//! // SAFETY: the view borrows `data`, `n` is a valid out-pointer, status may be NULL.
+//! // SAFETY:
+//! // - the view borrows `data`, `n` is a valid out-pointer, status may be NULL.
 //! let code = unsafe { my_count_zeros(ForeignSlice::from_slice(&data), &mut n, std::ptr::null_mut()) };
 //! assert_eq!((code, n), (0, 2));
 //! ```

@@ -57,7 +57,8 @@ unsafe impl Sync for OwnedBufInfo {}
 ///
 /// let buf = OwnedBuf::alloc(100)?;
 /// assert_eq!(buf.ptr as usize % 64, 0);
-/// // SAFETY: `ptr` is valid for `len` bytes until `free`, and nobody else uses it here.
+/// // SAFETY:
+/// // - `ptr` is valid for `len` bytes until `free`, and nobody else uses it here.
 /// unsafe { buf.ptr.write_bytes(7, buf.len) };
 /// let handle = gobridge::handle::Handle::from_raw(buf.handle);
 /// assert_eq!(OwnedBuf::resolve(handle)?, buf);

@@ -38,7 +38,8 @@
 //! let mut buf = [0u8; 64];
 //! let mut status = Status::with_buffer(&mut buf);
 //! let mut out = 0u32;
-//! // SAFETY: `out` and `status` are valid for the call.
+//! // SAFETY:
+//! // - `out` and `status` are valid for the call.
 //! let code = unsafe { my_parse(-1, &mut out, &mut status) };
 //! assert_eq!(code, Error::InvalidArgument("").code());
 //! assert_eq!(status.code, code);

@@ -171,7 +171,8 @@ mod tests {
     fn store(err: Option<&Error>, cap: usize) -> (Status, Vec<u8>) {
         let mut buf = vec![0xAAu8; cap];
         let mut st = Status::with_buffer(&mut buf);
-        // SAFETY: `st` and `buf` are valid and exclusively ours for the call.
+        // SAFETY:
+        // - `st` and `buf` are valid and exclusively ours for the call.
         unsafe { Status::store(&mut st, err) };
         (st, buf)
     }
