@@ -43,6 +43,16 @@ impl fmt::Debug for PanickingDisplay {
     }
 }
 
+/// A payload whose `Drop` panics with another `ChainDrop`, `n` times in a row.
+struct ChainDrop(u32);
+impl Drop for ChainDrop {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            panic_any(ChainDrop(self.0 - 1));
+        }
+    }
+}
+
 struct PanickingDrop;
 impl Drop for PanickingDrop {
     fn drop(&mut self) {
@@ -111,6 +121,23 @@ fn payload_whose_drop_panics_is_contained() {
     assert!(!std::thread::panicking());
     // The firewall still works afterwards.
     assert_eq!(message(1), "panicked: a &'static str payload");
+}
+
+#[test]
+fn chains_of_panicking_drops_are_contained() {
+    // SAFETY:
+    // - `status` may be NULL.
+    unsafe extern "C" fn chain(n: u32, status: *mut Status) -> i32 {
+        // SAFETY:
+        // - `status` is NULL or valid for the call (our contract).
+        unsafe { ffi::call(status, || panic_any(ChainDrop(n))) }
+    }
+    for n in [0, 1, 3, 8, 9, 50] {
+        // SAFETY:
+        // - a NULL status is allowed.
+        assert_eq!(unsafe { chain(n, ptr::null_mut()) }, 3, "chain of {n}");
+    }
+    assert!(!std::thread::panicking());
 }
 
 #[test]

@@ -17,8 +17,9 @@ pub const NON_STRING_PANIC: &str = "panic with a non-string payload";
 ///   unchanged — an interior NUL byte included (the [`Status`] writer escapes it for C);
 /// - any other payload (`std::panic::panic_any(42)`, a type whose `Display` panics) becomes
 ///   [`NON_STRING_PANIC`]: the payload is never formatted, so no user code runs;
-/// - the payload is then dropped inside a second `catch_unwind`; if its `Drop` panics too, the
-///   second payload is leaked (never dropped) rather than risk a panic escaping.
+/// - the payload is then dropped inside a second `catch_unwind`; if its `Drop` panics too, that
+///   panic's payload is dropped the same way (a chain of more than 8 panicking drops is cut by
+///   leaking the last payload rather than risk a panic escaping).
 ///
 /// The body is wrapped in [`AssertUnwindSafe`]: after a panic, state that `f` was mutating may
 /// be half-updated. The caller sees `Err(Panicked)` and decides what that means (gobridge's own
@@ -72,12 +73,22 @@ fn payload_message(payload: Box<dyn Any + Send>) -> String {
     message
 }
 
-/// Drops a panic payload; a panic from its `Drop` is caught and its own payload leaked.
+/// Drops a panic payload, containing any panic from its `Drop`: the payload of that panic is
+/// dropped the same way (strings drop without running user code). A chain of more than
+/// `MAX_DROP_CHAIN` panicking drops is cut by leaking the last payload.
 fn drop_contained(payload: Box<dyn Any + Send>) {
-    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        // Dropping this one could panic again: leak it instead.
-        std::mem::forget(second);
+    const MAX_DROP_CHAIN: usize = 8;
+    let mut payload = payload;
+    for _ in 0..MAX_DROP_CHAIN {
+        if payload.is::<String>() || payload.is::<&'static str>() {
+            return; // dropping a string runs no user code and cannot panic
+        }
+        match panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => payload = next,
+        }
     }
+    std::mem::forget(payload);
 }
 
 /// Runs `f` under [`guard`], writes the outcome into `*status` and returns its code
