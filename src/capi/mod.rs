@@ -328,26 +328,48 @@ pub unsafe extern "C" fn gobridge_type_layouts(count: *mut usize) -> *const Type
 mod tests {
     use super::*;
 
+    /// Exhaustive (no `_` arm): a new `Error` variant does not compile here until it has its
+    /// `GOBRIDGE_E_*` constant.
+    fn c_constant(e: &crate::Error) -> i32 {
+        use crate::Error::*;
+        match e {
+            WrongThread { .. } => GOBRIDGE_E_WRONG_THREAD,
+            Shutdown => GOBRIDGE_E_SHUTDOWN,
+            Panicked(_) => GOBRIDGE_E_PANICKED,
+            Unblockable(_) => GOBRIDGE_E_UNBLOCKABLE,
+            InvalidBuffer(_) => GOBRIDGE_E_INVALID_BUFFER,
+            StaleHandle => GOBRIDGE_E_STALE_HANDLE,
+            Sys(_) => GOBRIDGE_E_SYS,
+            Timeout => GOBRIDGE_E_TIMEOUT,
+            InvalidArgument(_) => GOBRIDGE_E_INVALID_ARGUMENT,
+            HandlerReplaced(_) => GOBRIDGE_E_HANDLER_REPLACED,
+            LimitExceeded(_) => GOBRIDGE_E_LIMIT_EXCEEDED,
+            Cancelled => GOBRIDGE_E_CANCELLED,
+        }
+    }
+
     #[test]
     fn codes_match_error_codes() {
-        use crate::{BufferError, Error};
-        assert_eq!(Error::Panicked(String::new()).code(), GOBRIDGE_E_PANICKED);
-        assert_eq!(Error::InvalidBuffer(BufferError::Misaligned).code(), GOBRIDGE_E_INVALID_BUFFER);
-        assert_eq!(Error::StaleHandle.code(), GOBRIDGE_E_STALE_HANDLE);
-        assert_eq!(Error::InvalidArgument("").code(), GOBRIDGE_E_INVALID_ARGUMENT);
-        assert_eq!(Error::LimitExceeded("").code(), GOBRIDGE_E_LIMIT_EXCEEDED);
-        assert_eq!(Error::Sys(nix::errno::Errno::EIO).code(), GOBRIDGE_E_SYS);
-        assert_eq!(Error::Shutdown.code(), GOBRIDGE_E_SHUTDOWN);
-        assert_eq!(Error::Timeout.code(), GOBRIDGE_E_TIMEOUT);
-        assert_eq!(Error::Cancelled.code(), GOBRIDGE_E_CANCELLED);
-        assert_eq!(
-            Error::HandlerReplaced(nix::sys::signal::Signal::SIGINT).code(),
-            GOBRIDGE_E_HANDLER_REPLACED
-        );
-        assert_eq!(
-            Error::Unblockable(nix::sys::signal::Signal::SIGKILL).code(),
-            GOBRIDGE_E_UNBLOCKABLE
-        );
+        use crate::{BufferError, Error, ThreadId};
+        use nix::sys::signal::Signal;
+        let all = [
+            Error::WrongThread { owner: ThreadId::from_raw(1), current: ThreadId::from_raw(2) },
+            Error::Shutdown,
+            Error::Panicked(String::new()),
+            Error::Unblockable(Signal::SIGKILL),
+            Error::InvalidBuffer(BufferError::Misaligned),
+            Error::StaleHandle,
+            Error::Sys(nix::errno::Errno::EIO),
+            Error::Timeout,
+            Error::InvalidArgument(""),
+            Error::HandlerReplaced(Signal::SIGINT),
+            Error::LimitExceeded(""),
+            Error::Cancelled,
+        ];
+        for e in &all {
+            assert_eq!(c_constant(e), e.code(), "{e:?}");
+        }
+        assert_eq!(GOBRIDGE_OK, 0);
     }
 
     #[test]
