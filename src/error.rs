@@ -78,6 +78,9 @@ pub enum Error {
     /// A resource limit (such as the owned-buffer byte budget) would be exceeded.
     #[error("resource limit exceeded: {0}")]
     LimitExceeded(&'static str),
+    /// The job was cancelled (through its ticket) before it started; it never ran.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -95,6 +98,7 @@ impl Error {
             Error::InvalidArgument(_) => 9,
             Error::HandlerReplaced(_) => 10,
             Error::LimitExceeded(_) => 11,
+            Error::Cancelled => 12,
         }
     }
 }
@@ -117,6 +121,7 @@ mod tests {
             Error::InvalidArgument("x"),
             Error::HandlerReplaced(Signal::SIGUSR1),
             Error::LimitExceeded("x"),
+            Error::Cancelled,
         ];
         let mut codes: Vec<i32> = all.iter().map(Error::code).collect();
         assert!(codes.iter().all(|&c| c > 0));

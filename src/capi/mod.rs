@@ -1,1 +1,349 @@
-//! (to be written)
+//! The C ABI: every `gobridge_*` function, as linked by the Go harness (feature `capi`).
+//!
+//! The header `include/gobridge.h` is generated from this module by cbindgen (the doc comments
+//! below become its comments) and checked by `tests/header.rs`.
+//!
+//! # Conventions (every function follows them)
+//!
+//! - **Names**: functions `gobridge_<object>_<verb>`, types `Gobridge<RustName>` (cbindgen's
+//!   `[export] prefix`), e.g. `ffi::Status` is `GobridgeStatus`.
+//! - **Errors**: a fallible function is `int32_t gobridge_x(args..., GobridgeStatus *status)`:
+//!   it returns the code (`0` = success, else one of the `GOBRIDGE_E_*` codes, the stable
+//!   [`Error::code`](crate::Error::code)) and writes the same code, the OS errno and a message
+//!   into `*status` if `status` is not NULL. There is no thread-local "last error": a goroutine
+//!   may read its status on any thread.
+//! - **Results** go through out-pointers, which are checked: NULL or misaligned is
+//!   `GOBRIDGE_E_INVALID_ARGUMENT` and nothing happens (no object is created, nothing leaks).
+//!   Out-pointers are written only on success.
+//! - **Objects** Go holds are named by `uint64_t` handles, never pointers; `0` is never a valid
+//!   handle. A freed, forged, or other-kind handle is `GOBRIDGE_E_STALE_HANDLE`.
+//! - **Panics** never cross the boundary: a panic inside a function is
+//!   `GOBRIDGE_E_PANICKED` with the panic message.
+//! - **Threads**: unless a function says otherwise, it may be called from any thread,
+//!   concurrently with any other function.
+//! - **Memory**: nothing is allocated for the caller to free except what a function documents
+//!   (owned buffers, freed with `gobridge_buffer_free`); Go memory passed in is only used for the
+//!   duration of the call (cgo's rule).
+//!
+//! # Layout verification
+//!
+//! [`gobridge_abi_version`] and [`gobridge_type_layouts`] let the Go package check, in
+//! `init()`, that the header it was compiled against matches the library it links: the size,
+//! alignment and every field's offset and size of each `#[repr(C)]` type.
+//!
+//! # A Go + C round trip
+//!
+//! ```go
+//! /*
+//! #cgo LDFLAGS: ${SRCDIR}/lib/libgobridge_capi.a -lm -ldl -lpthread
+//! #include "gobridge.h"
+//! */
+//! import "C"
+//!
+//! // Sum lends a Go slice to Rust for one call: no copy, no pinning (cgo's call-argument rule).
+//! func Sum(b []byte) (uint64, error) {
+//!     var out C.uint64_t
+//!     var msg [128]C.char
+//!     st := C.GobridgeStatus{msg: &msg[0], msg_cap: C.size_t(len(msg))}
+//!     view := C.GobridgeForeignSlice_u8{ptr: (*C.uint8_t)(unsafe.SliceData(b)), len: C.size_t(len(b))}
+//!     if code := C.gobridge_sum(view, &out, &st); code != 0 {
+//!         return 0, fmt.Errorf("gobridge: %s (code %d)", C.GoStringN(&msg[0], C.int(st.msg_len)), code)
+//!     }
+//!     return uint64(out), nil
+//! }
+//! ```
+//!
+//! `unsafe.SliceData` of an empty or nil slice may be nil or not; either is accepted with
+//! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
+
+mod buffer;
+mod executor;
+mod misc;
+mod pool;
+mod signals;
+mod thread_bound;
+
+pub use buffer::*;
+pub use executor::*;
+pub use misc::*;
+pub use pool::*;
+pub use signals::*;
+pub use thread_bound::*;
+
+use crate::ffi::Status;
+use std::ffi::c_char;
+
+/// The version of the C ABI. It changes whenever a function's signature or meaning or a
+/// `#[repr(C)]` type's layout changes incompatibly.
+pub const GOBRIDGE_ABI_VERSION: u32 = 1;
+
+/// Status code: success.
+pub const GOBRIDGE_OK: i32 = 0;
+/// Status code: a thread-bound value was used from a thread other than its owner.
+pub const GOBRIDGE_E_WRONG_THREAD: i32 = 1;
+/// Status code: the executor, pool or object was shut down (closed).
+pub const GOBRIDGE_E_SHUTDOWN: i32 = 2;
+/// Status code: the call panicked inside Rust; the message is the panic message.
+pub const GOBRIDGE_E_PANICKED: i32 = 3;
+/// Status code: the signal cannot or must not be blocked.
+pub const GOBRIDGE_E_UNBLOCKABLE: i32 = 4;
+/// Status code: a buffer (pointer + length) was refused; the message says which rule it broke.
+pub const GOBRIDGE_E_INVALID_BUFFER: i32 = 5;
+/// Status code: a handle is 0, forged, freed, or of another kind of object.
+pub const GOBRIDGE_E_STALE_HANDLE: i32 = 6;
+/// Status code: a system call failed; `GobridgeStatus.sys_errno` holds errno.
+pub const GOBRIDGE_E_SYS: i32 = 7;
+/// Status code: a bounded wait ran out of time.
+pub const GOBRIDGE_E_TIMEOUT: i32 = 8;
+/// Status code: an argument is out of range, or an out-pointer is NULL or misaligned.
+pub const GOBRIDGE_E_INVALID_ARGUMENT: i32 = 9;
+/// Status code: someone else replaced gobridge's signal handler.
+pub const GOBRIDGE_E_HANDLER_REPLACED: i32 = 10;
+/// Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
+pub const GOBRIDGE_E_LIMIT_EXCEEDED: i32 = 11;
+
+/// The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
+///
+/// C: `GobridgeFieldLayout`. All pointers point to static, NUL-terminated data.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLayout {
+    name: *const c_char,
+    offset: usize,
+    size: usize,
+}
+
+/// The layout of one `#[repr(C)]` type of the C ABI, as the library was compiled.
+///
+/// C: `GobridgeTypeLayout`; `name` is the C type name (e.g. `"GobridgeStatus"`), `fields`
+/// points to `field_count` [`FieldLayout`]s in declaration order. All static data.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TypeLayout {
+    name: *const c_char,
+    size: usize,
+    align: usize,
+    fields: *const FieldLayout,
+    field_count: usize,
+}
+
+// SAFETY:
+// - A `FieldLayout` can only be built by gobridge (private fields), always with a pointer to a
+//   `'static` string literal, which is immutable and may be read from any thread.
+unsafe impl Sync for FieldLayout {}
+// SAFETY:
+// - As for `FieldLayout`: `TypeLayout`s are built only by gobridge, from `'static` immutable
+//   string literals and `'static` arrays of `FieldLayout`.
+unsafe impl Sync for TypeLayout {}
+
+impl FieldLayout {
+    /// The field's name.
+    pub fn name(&self) -> &'static str {
+        // SAFETY:
+        // - `name` always comes from `concat!(stringify!(field), "\0")` in `type_layout!`: a
+        //   static, NUL-terminated, immutable string literal.
+        let name = unsafe { std::ffi::CStr::from_ptr(self.name) };
+        name.to_str().unwrap_or("")
+    }
+    /// The field's offset in bytes.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+    /// The field's size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+impl TypeLayout {
+    /// The C type's name.
+    pub fn name(&self) -> &'static str {
+        // SAFETY:
+        // - `name` always comes from `concat!($cname, "\0")` in `type_layout!`: a static,
+        //   NUL-terminated, immutable string literal.
+        let name = unsafe { std::ffi::CStr::from_ptr(self.name) };
+        name.to_str().unwrap_or("")
+    }
+    /// `sizeof`.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+    /// `_Alignof`.
+    pub fn align(&self) -> usize {
+        self.align
+    }
+    /// The fields, in declaration order.
+    pub fn fields(&self) -> &'static [FieldLayout] {
+        // SAFETY:
+        // - `fields`/`field_count` always come from a `'static` array's `as_ptr()`/`len()` in
+        //   `type_layout!` (non-null, aligned, initialised, never mutated).
+        unsafe { std::slice::from_raw_parts(self.fields, self.field_count) }
+    }
+
+    const EMPTY: TypeLayout = TypeLayout {
+        name: std::ptr::null(),
+        size: 0,
+        align: 0,
+        fields: std::ptr::null(),
+        field_count: 0,
+    };
+}
+
+#[doc(hidden)]
+pub const fn field_size<S, F>(_project: fn(&S) -> &F) -> usize {
+    size_of::<F>()
+}
+
+/// `type_layout!(RustType, "CName", [field, ...])`: the [`TypeLayout`] of a `#[repr(C)]` type.
+/// List every field, in declaration order (the layout test checks the count against the
+/// header).
+macro_rules! type_layout {
+    ($ty:ty, $cname:literal, [$($field:ident),* $(,)?]) => {{
+        const FIELDS: &[$crate::capi::FieldLayout] = &[$(
+            $crate::capi::FieldLayout::new(
+                concat!(stringify!($field), "\0"),
+                ::core::mem::offset_of!($ty, $field),
+                $crate::capi::field_size(|v: &$ty| &v.$field),
+            )
+        ),*];
+        $crate::capi::TypeLayout::new(
+            concat!($cname, "\0"),
+            size_of::<$ty>(),
+            align_of::<$ty>(),
+            FIELDS,
+        )
+    }};
+}
+pub(crate) use type_layout;
+
+impl FieldLayout {
+    #[doc(hidden)]
+    pub(crate) const fn new(name: &'static str, offset: usize, size: usize) -> Self {
+        FieldLayout { name: name.as_ptr().cast(), offset, size }
+    }
+}
+
+impl TypeLayout {
+    #[doc(hidden)]
+    pub(crate) const fn new(
+        name: &'static str,
+        size: usize,
+        align: usize,
+        fields: &'static [FieldLayout],
+    ) -> Self {
+        TypeLayout {
+            name: name.as_ptr().cast(),
+            size,
+            align,
+            fields: fields.as_ptr(),
+            field_count: fields.len(),
+        }
+    }
+}
+
+/// The layouts of this module's own types.
+const CORE_LAYOUTS: &[TypeLayout] = &[
+    type_layout!(Status, "GobridgeStatus", [code, sys_errno, msg, msg_cap, msg_len]),
+    type_layout!(TypeLayout, "GobridgeTypeLayout", [name, size, align, fields, field_count]),
+    type_layout!(FieldLayout, "GobridgeFieldLayout", [name, offset, size]),
+];
+
+/// Every module's layouts. **To add a module's types**: give it a
+/// `pub(crate) const LAYOUTS: &[TypeLayout] = &[type_layout!(...), ...];` and list it here.
+const ALL_LAYOUT_PARTS: &[&[TypeLayout]] =
+    &[CORE_LAYOUTS, buffer::LAYOUTS, pool::LAYOUTS, signals::LAYOUTS];
+
+const fn count_layouts(parts: &[&[TypeLayout]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
+        i += 1;
+    }
+    n
+}
+
+const fn concat_layouts<const N: usize>(parts: &[&[TypeLayout]]) -> [TypeLayout; N] {
+    let mut all = [TypeLayout::EMPTY; N];
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            all[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    all
+}
+
+const LAYOUT_COUNT: usize = count_layouts(ALL_LAYOUT_PARTS);
+static LAYOUTS: [TypeLayout; LAYOUT_COUNT] = concat_layouts(ALL_LAYOUT_PARTS);
+
+/// The layouts of every `#[repr(C)]` type, for Rust callers (tests, tools).
+pub fn type_layouts() -> &'static [TypeLayout] {
+    &LAYOUTS
+}
+
+/// Returns `GOBRIDGE_ABI_VERSION` as the library was compiled. Compare it with the header's
+/// `GOBRIDGE_ABI_VERSION` before calling anything else.
+///
+/// Any thread; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn gobridge_abi_version() -> u32 {
+    GOBRIDGE_ABI_VERSION
+}
+
+/// Returns the layouts of every `#[repr(C)]` type of the ABI (a static array owned by the
+/// library: never free it) and writes their number to `*count` (if `count` is not NULL).
+///
+/// Any thread; never fails. The Go package compares each entry with `unsafe.Sizeof`,
+/// `unsafe.Alignof` and `unsafe.Offsetof` of its cgo types in `init()`.
+///
+/// # Safety
+///
+/// `count` is NULL or valid for a write of `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_type_layouts(count: *mut usize) -> *const TypeLayout {
+    if !count.is_null() && count.is_aligned() {
+        // SAFETY:
+        // - `count` is non-null and aligned (checked) and valid for a write (our contract).
+        unsafe { count.write(LAYOUTS.len()) };
+    }
+    LAYOUTS.as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_error_codes() {
+        use crate::{BufferError, Error};
+        assert_eq!(Error::Panicked(String::new()).code(), GOBRIDGE_E_PANICKED);
+        assert_eq!(Error::InvalidBuffer(BufferError::Misaligned).code(), GOBRIDGE_E_INVALID_BUFFER);
+        assert_eq!(Error::StaleHandle.code(), GOBRIDGE_E_STALE_HANDLE);
+        assert_eq!(Error::InvalidArgument("").code(), GOBRIDGE_E_INVALID_ARGUMENT);
+        assert_eq!(Error::LimitExceeded("").code(), GOBRIDGE_E_LIMIT_EXCEEDED);
+        assert_eq!(Error::Sys(nix::errno::Errno::EIO).code(), GOBRIDGE_E_SYS);
+        assert_eq!(Error::Shutdown.code(), GOBRIDGE_E_SHUTDOWN);
+        assert_eq!(Error::Timeout.code(), GOBRIDGE_E_TIMEOUT);
+        assert_eq!(
+            Error::HandlerReplaced(nix::sys::signal::Signal::SIGINT).code(),
+            GOBRIDGE_E_HANDLER_REPLACED
+        );
+        assert_eq!(
+            Error::Unblockable(nix::sys::signal::Signal::SIGKILL).code(),
+            GOBRIDGE_E_UNBLOCKABLE
+        );
+    }
+
+    #[test]
+    fn status_layout_is_reported() {
+        let st = type_layouts().iter().find(|l| l.name() == "GobridgeStatus").unwrap();
+        assert_eq!(st.size(), size_of::<Status>());
+        let names: Vec<_> = st.fields().iter().map(FieldLayout::name).collect();
+        assert_eq!(names, ["code", "sys_errno", "msg", "msg_cap", "msg_len"]);
+        assert_eq!(st.fields()[2].offset(), 8);
+    }
+}

@@ -1,0 +1,186 @@
+//! Executor round trips beside their baselines, in one run.
+//!
+//! - `round_trip/*`: a no-op request and its reply between two threads:
+//!   `floor_atomic_spin` (two threads spinning on atomic flags: the hardware floor),
+//!   `executor_run` (`PinnedExecutor::run`), `executor_submit_wait`, `crossbeam_channel` and
+//!   `std_mpsc` (request/reply to a worker thread over two channels).
+//! - `pool_throughput/2_submitters`: jobs per second through a 2-thread `PinnedPool` fed by two
+//!   submitting threads (each submits batches of 32 and waits for them).
+//! - `spin_window/*`: `run` round trip after the caller was busy elsewhere for a gap, for
+//!   several spin windows: shows which window keeps the executor awake across which gap.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gobridge::executor::{PinnedExecutor, PinnedPool};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Two threads ping-ponging through two atomics, both spinning: the floor of any handoff.
+struct Floor {
+    req: Arc<AtomicU64>,
+    resp: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    seq: u64,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Floor {
+    fn new() -> Self {
+        let req = Arc::new(AtomicU64::new(0));
+        let resp = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (q, r, s) = (Arc::clone(&req), Arc::clone(&resp), Arc::clone(&stop));
+        let worker = std::thread::spawn(move || {
+            let mut last = 0;
+            loop {
+                let v = q.load(Ordering::Acquire);
+                if v != last {
+                    last = v;
+                    r.store(v, Ordering::Release);
+                } else if s.load(Ordering::Relaxed) {
+                    break;
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        Floor { req, resp, stop, seq: 0, worker: Some(worker) }
+    }
+
+    fn round_trip(&mut self) {
+        self.seq += 1;
+        self.req.store(self.seq, Ordering::Release);
+        while self.resp.load(Ordering::Acquire) != self.seq {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(w) = self.worker.take() {
+            w.join().unwrap();
+        }
+    }
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round_trip");
+
+    let mut floor = Floor::new();
+    g.bench_function("floor_atomic_spin", |b| b.iter(|| floor.round_trip()));
+    drop(floor);
+
+    let exec = PinnedExecutor::new("bench-exec").unwrap();
+    g.bench_function("executor_run", |b| b.iter(|| exec.run(|| black_box(())).unwrap()));
+    g.bench_function("executor_submit_wait", |b| {
+        b.iter(|| exec.submit(|| black_box(())).unwrap().wait().unwrap())
+    });
+    drop(exec);
+
+    {
+        let (req_tx, req_rx) = crossbeam_channel::bounded::<()>(1);
+        let (resp_tx, resp_rx) = crossbeam_channel::bounded::<()>(1);
+        let worker = std::thread::spawn(move || {
+            while req_rx.recv().is_ok() {
+                resp_tx.send(()).unwrap();
+            }
+        });
+        g.bench_function("crossbeam_channel", |b| {
+            b.iter(|| {
+                req_tx.send(()).unwrap();
+                resp_rx.recv().unwrap()
+            })
+        });
+        drop(req_tx);
+        worker.join().unwrap();
+    }
+
+    {
+        let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
+        let (resp_tx, resp_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            while req_rx.recv().is_ok() {
+                resp_tx.send(()).unwrap();
+            }
+        });
+        g.bench_function("std_mpsc", |b| {
+            b.iter(|| {
+                req_tx.send(()).unwrap();
+                resp_rx.recv().unwrap()
+            })
+        });
+        drop(req_tx);
+        worker.join().unwrap();
+    }
+    g.finish();
+}
+
+fn pool_throughput(c: &mut Criterion) {
+    const BATCH: u64 = 32;
+    let mut g = c.benchmark_group("pool_throughput");
+    g.throughput(Throughput::Elements(1));
+    let pool = PinnedPool::new(2, "bench-pool").unwrap();
+    g.bench_function("2_submitters", |b| {
+        b.iter_custom(|iters| {
+            let per_thread = iters.div_ceil(2);
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        let mut left = per_thread;
+                        while left > 0 {
+                            let n = left.min(BATCH);
+                            let tickets: Vec<_> = (0..n)
+                                .map(|i| pool.submit(move || black_box(i)).unwrap())
+                                .collect();
+                            for t in tickets {
+                                black_box(t.wait().unwrap());
+                            }
+                            left -= n;
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
+fn spin_window(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spin_window");
+    for window_us in [0u64, 5, 50] {
+        let exec = PinnedExecutor::builder()
+            .name("bench-spin")
+            .spin(Duration::from_micros(window_us))
+            .spawn()
+            .unwrap();
+        for gap_us in [0u64, 20] {
+            let id = BenchmarkId::new(format!("window_{window_us}us"), format!("gap_{gap_us}us"));
+            g.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        // The caller is busy elsewhere for the gap (not timed)...
+                        let gap_end = Instant::now() + Duration::from_micros(gap_us);
+                        while Instant::now() < gap_end {
+                            std::hint::spin_loop();
+                        }
+                        // ...then calls in: timed.
+                        let start = Instant::now();
+                        exec.run(|| black_box(())).unwrap();
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, round_trip, pool_throughput, spin_window);
+criterion_main!(benches);

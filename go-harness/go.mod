@@ -1,0 +1,3 @@
+module go-harness
+
+go 1.22

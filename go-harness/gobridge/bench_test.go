@@ -1,0 +1,144 @@
+package gobridge
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Boundary: a bare cgo call into a Rust no-op vs the same call through gobridge's guard.
+func BenchmarkCallBare(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		bareNoop()
+	}
+}
+
+func BenchmarkCallGuarded(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if err := guardedNoop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Baseline for the executor round trip: an unbuffered request/response between two goroutines.
+func BenchmarkGoChanRoundTrip(b *testing.B) {
+	req, resp := make(chan func()), make(chan struct{})
+	go func() {
+		for f := range req {
+			f()
+			resp <- struct{}{}
+		}
+	}()
+	noop := func() {}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req <- noop
+		<-resp
+	}
+	b.StopTimer()
+	close(req)
+}
+
+func BenchmarkExecutorPing(b *testing.B) {
+	e := newExec(b, "gb-bench-ping")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Ping(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExecutorDo(b *testing.B) {
+	e := newExec(b, "gb-bench-do")
+	ctx := context.Background()
+	noop := func() {}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Do(ctx, noop); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The cancellable-context path (submit + ticket fd in the netpoller), for reference.
+func BenchmarkExecutorDoCancellableCtx(b *testing.B) {
+	e := newExec(b, "gb-bench-doctx")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	noop := func() {}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Do(ctx, noop); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var sink uint64
+
+func BenchmarkSum64KiB(b *testing.B) {
+	p := make([]byte, 64<<10)
+	for i := range p {
+		p[i] = byte(i)
+	}
+	b.SetBytes(int64(len(p)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sink += Sum(p)
+	}
+}
+
+func BenchmarkSumGo64KiB(b *testing.B) {
+	p := make([]byte, 64<<10)
+	for i := range p {
+		p[i] = byte(i)
+	}
+	b.SetBytes(int64(len(p)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sink += goSum(p)
+	}
+}
+
+// Thread counts: 2,000 goroutines each waiting on 2 ms of blocking native work, on a 4-thread
+// Pool vs in blocking cgo calls (2 ms rather than the test's 50 ms so that the pool, which
+// serves 4 at a time, finishes an iteration in about a second). Reported as the process's OS
+// threads at the peak ("threads" metric); the blocking variant runs last, since threads never
+// go away.
+func BenchmarkThreadsPoolSleep(b *testing.B) {
+	p, err := NewPool(poolThreads)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	benchThreads(b, func() { p.Sleep(context.Background(), benchThreadSleep) })
+}
+
+func BenchmarkThreadsZBlockingCgo(b *testing.B) {
+	benchThreads(b, func() { BlockingCgoSleep(benchThreadSleep) })
+}
+
+const benchThreadSleep = 2 * time.Millisecond
+
+func benchThreads(b *testing.B, wait func()) {
+	peakAll := 0
+	for i := 0; i < b.N; i++ {
+		stop := make(chan struct{})
+		peak := peakThreads(stop)
+		var wg sync.WaitGroup
+		for g := 0; g < threadGoroutines; g++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); wait() }()
+		}
+		wg.Wait()
+		close(stop)
+		if n := <-peak; n > peakAll {
+			peakAll = n
+		}
+	}
+	b.ReportMetric(float64(peakAll), "threads")
+}

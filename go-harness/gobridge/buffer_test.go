@@ -1,0 +1,114 @@
+package gobridge
+
+import (
+	"errors"
+	"math/rand"
+	"testing"
+	"unsafe"
+)
+
+func goSum(p []byte) uint64 {
+	var s uint64
+	for _, b := range p {
+		s += uint64(b)
+	}
+	return s
+}
+
+var bufferLengths = []int{0, 1, 63, 64 << 10, 1 << 20}
+
+// Proof 5: Sum and Fill match pure Go on lengths 0, 1, 63, 64 KiB and 1 MiB, nil and empty
+// slices included (run again under GOEXPERIMENT=cgocheck2 by the Makefile).
+func TestSumFillMatchGo(t *testing.T) {
+	if got := Sum(nil); got != 0 {
+		t.Fatalf("Sum(nil) = %d", got)
+	}
+	if got := Sum([]byte{}); got != 0 {
+		t.Fatalf("Sum(empty) = %d", got)
+	}
+	Fill(nil, 7)
+	Fill([]byte{}, 7)
+	rng := rand.New(rand.NewSource(1))
+	for _, n := range bufferLengths {
+		p := make([]byte, n)
+		rng.Read(p)
+		if got, want := Sum(p), goSum(p); got != want {
+			t.Fatalf("Sum of %d bytes = %d, want %d", n, got, want)
+		}
+		// A sub-slice at an odd offset: views are byte views, any alignment is fine.
+		if n > 1 {
+			q := p[1:]
+			if got, want := Sum(q), goSum(q); got != want {
+				t.Fatalf("Sum of %d bytes at offset 1 = %d, want %d", len(q), got, want)
+			}
+		}
+		Fill(p, 0xA5)
+		for i, b := range p {
+			if b != 0xA5 {
+				t.Fatalf("Fill of %d bytes: byte %d = %#x", n, i, b)
+			}
+		}
+		if got, want := Sum(p), uint64(n)*0xA5; got != want {
+			t.Fatalf("Sum after Fill of %d bytes = %d, want %d", n, got, want)
+		}
+	}
+}
+
+// Proof 5: Rust-owned buffers: aligned, usable from Go, the second Free is ErrStaleHandle.
+func TestBufferLifecycle(t *testing.T) {
+	for _, n := range bufferLengths {
+		b, err := NewBuffer(n)
+		if err != nil {
+			t.Fatalf("NewBuffer(%d): %v", n, err)
+		}
+		p := b.Bytes()
+		if len(p) != n {
+			t.Fatalf("NewBuffer(%d): %d bytes", n, len(p))
+		}
+		if n == 0 && p != nil {
+			t.Fatalf("zero-length buffer has a non-nil slice")
+		}
+		if n > 0 {
+			if uintptr(unsafe.Pointer(&p[0]))%64 != 0 {
+				t.Fatalf("buffer of %d bytes is not 64-byte aligned", n)
+			}
+			if goSum(p) != 0 {
+				t.Fatalf("buffer of %d bytes is not zeroed", n)
+			}
+			Fill(p, 3)
+			if Sum(p) != uint64(n)*3 {
+				t.Fatalf("Sum over a Rust buffer of %d bytes", n)
+			}
+		}
+		if err := b.Free(); err != nil {
+			t.Fatalf("Free: %v", err)
+		}
+		if b.Bytes() != nil {
+			t.Fatal("Bytes after Free is not nil")
+		}
+		if err := b.Free(); !errors.Is(err, ErrStaleHandle) {
+			t.Fatalf("second Free: %v, want ErrStaleHandle", err)
+		}
+	}
+	if _, err := NewBuffer(-1); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("NewBuffer(-1): %v", err)
+	}
+}
+
+// Proof 5: random lengths and contents (run with -fuzz for a bounded time by the Makefile).
+func FuzzSumFill(f *testing.F) {
+	f.Add([]byte(nil), byte(0))
+	f.Add([]byte{1}, byte(255))
+	f.Add(make([]byte, 63), byte(9))
+	f.Fuzz(func(t *testing.T, p []byte, v byte) {
+		if got, want := Sum(p), goSum(p); got != want {
+			t.Fatalf("Sum(%d bytes) = %d, want %d", len(p), got, want)
+		}
+		Fill(p, v)
+		for i, b := range p {
+			if b != v {
+				t.Fatalf("Fill: byte %d = %d, want %d", i, b, v)
+			}
+		}
+	})
+}

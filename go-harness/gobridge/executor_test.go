@@ -1,0 +1,304 @@
+package gobridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func newExec(t testing.TB, name string) *Executor {
+	t.Helper()
+	e, err := NewExecutor(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// Proof 2: 1,000 goroutines x 100 Do calls all run on the executor's one thread.
+func TestExecutorThousandGoroutinesOneThread(t *testing.T) {
+	e := newExec(t, "gb-thousand")
+	if e.ThreadID() == ThreadID() {
+		t.Fatal("executor thread is the test's thread")
+	}
+	const goroutines, calls = 1000, 100
+	var wrong, ran atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				err := e.Do(context.Background(), func() {
+					ran.Add(1)
+					if ThreadID() != e.ThreadID() {
+						wrong.Add(1)
+					}
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if ran.Load() != goroutines*calls || wrong.Load() != 0 {
+		t.Fatalf("ran %d (want %d), on a wrong thread %d", ran.Load(), goroutines*calls, wrong.Load())
+	}
+}
+
+// The ctx-aware path (submit + ticket fd in the netpoller) also runs everything on the
+// executor's thread.
+func TestExecutorDoWithCancellableContext(t *testing.T) {
+	e := newExec(t, "gb-ctx")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wrong, ran atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < 50; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if err := e.Do(ctx, func() {
+					ran.Add(1)
+					if ThreadID() != e.ThreadID() {
+						wrong.Add(1)
+					}
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ran.Load() != 1000 || wrong.Load() != 0 {
+		t.Fatalf("ran %d, wrong thread %d", ran.Load(), wrong.Load())
+	}
+	if err := e.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Proof 2: Do on a cancelled context does not run fn.
+func TestExecutorCancelledContextDoesNotRun(t *testing.T) {
+	e := newExec(t, "gb-cancelled")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	if err := e.Do(ctx, func() { ran = true }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do: %v, want context.Canceled", err)
+	}
+	if ran {
+		t.Fatal("fn ran on a cancelled context")
+	}
+}
+
+// Cancelling a context while the job is queued behind another withdraws it: fn never runs.
+func TestExecutorCancelQueuedJob(t *testing.T) {
+	e := newExec(t, "gb-cancelq")
+	release := make(chan struct{})
+	started := make(chan struct{})
+	blockerDone := make(chan error)
+	go func() {
+		blockerDone <- e.Do(context.Background(), func() { close(started); <-release })
+	}()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	submitted := make(chan struct{})
+	testHookSubmitted = func() { close(submitted) }
+	defer func() { testHookSubmitted = nil }()
+	var ran atomic.Bool
+	res := make(chan error)
+	go func() { res <- e.Do(ctx, func() { ran.Store(true) }) }()
+	<-submitted
+	testHookSubmitted = nil
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-blockerDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Ping(context.Background()); err != nil { // the queue has moved past the withdrawn job
+		t.Fatal(err)
+	}
+	if ran.Load() {
+		t.Fatal("a withdrawn job ran")
+	}
+}
+
+// Proof 2: Close with jobs queued: every Do returns, each either ran (nil) or ErrShutdown
+// (and never ran); none is lost; later Do returns ErrShutdown; Close is idempotent.
+func TestExecutorCloseWithQueuedJobs(t *testing.T) {
+	e, err := NewExecutor("gb-close")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	blockerDone := make(chan error)
+	go func() {
+		blockerDone <- e.Do(context.Background(), func() { close(started); <-release })
+	}()
+	<-started
+
+	const queued = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var submitted sync.WaitGroup
+	submitted.Add(queued)
+	testHookSubmitted = submitted.Done
+	defer func() { testHookSubmitted = nil }()
+	var ranCount atomic.Int64
+	ranFlags := make([]atomic.Bool, queued)
+	results := make(chan struct {
+		i   int
+		err error
+	}, queued)
+	for i := 0; i < queued; i++ {
+		go func(i int) {
+			err := e.Do(ctx, func() { ranFlags[i].Store(true); ranCount.Add(1) })
+			results <- struct {
+				i   int
+				err error
+			}{i, err}
+		}(i)
+	}
+	submitted.Wait() // all 100 are queued behind the blocker
+	testHookSubmitted = nil
+	closed := make(chan error)
+	go func() { closed <- e.Close() }()
+	// Close refuses new work at once; the blocker is still running.
+	for !e.shuttingDown() {
+		runtimeGosched()
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-blockerDone; err != nil {
+		t.Fatalf("blocker: %v", err)
+	}
+	shut, ok := 0, 0
+	for i := 0; i < queued; i++ {
+		r := <-results
+		switch {
+		case r.err == nil:
+			if !ranFlags[r.i].Load() {
+				t.Errorf("job %d: nil error but fn did not run", r.i)
+			}
+			ok++
+		case errors.Is(r.err, ErrShutdown):
+			if ranFlags[r.i].Load() {
+				t.Errorf("job %d: ErrShutdown but fn ran", r.i)
+			}
+			shut++
+		default:
+			t.Errorf("job %d: %v", r.i, r.err)
+		}
+	}
+	t.Logf("close with %d queued jobs: %d ran, %d returned ErrShutdown, 0 lost", queued, ok, shut)
+	if int(ranCount.Load()) != ok {
+		t.Fatalf("%d functions ran but %d Do calls returned nil", ranCount.Load(), ok)
+	}
+	if err := e.Do(context.Background(), func() {}); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Do after Close: %v", err)
+	}
+	if err := e.Ping(context.Background()); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Ping after Close: %v", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// A panic in fn is recovered on the Go side and returned; the executor lives on.
+func TestExecutorPanicIsReturned(t *testing.T) {
+	e := newExec(t, "gb-panic")
+	err := e.Do(context.Background(), func() { panic("boom") })
+	var pe *PanicError
+	if !errors.Is(err, ErrPanicked) || !errors.As(err, &pe) || pe.Value != "boom" {
+		t.Fatalf("Do: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := e.Do(ctx, func() { panic(fmt.Errorf("boom2")) }); !errors.Is(err, ErrPanicked) {
+		t.Fatalf("Do (ctx path): %v", err)
+	}
+	if err := e.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Proof 7: Do from 100 goroutines concurrently, and nested Do on two executors (and on the
+// same one, which runs inline).
+func TestExecutorConcurrentAndNested(t *testing.T) {
+	a := newExec(t, "gb-a")
+	b := newExec(t, "gb-b")
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for g := 0; g < 100; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			ctx := context.Background()
+			if g%2 == 1 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			err := a.Do(ctx, func() {
+				if ThreadID() != a.ThreadID() {
+					bad.Add(1)
+				}
+				if err := b.Do(ctx, func() {
+					if ThreadID() != b.ThreadID() {
+						bad.Add(1)
+					}
+				}); err != nil {
+					bad.Add(1)
+				}
+				if err := a.Do(ctx, func() { // same executor: runs inline
+					if ThreadID() != a.ThreadID() {
+						bad.Add(1)
+					}
+				}); err != nil {
+					bad.Add(1)
+				}
+				if ThreadID() != a.ThreadID() {
+					bad.Add(1)
+				}
+			})
+			if err != nil {
+				bad.Add(1)
+			}
+		}(g)
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d nested calls went wrong", bad.Load())
+	}
+}
+
+func TestExecutorNilFuncAndName(t *testing.T) {
+	e := newExec(t, "")
+	if err := e.Do(context.Background(), nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("Do(nil): %v", err)
+	}
+	if e.ThreadID() <= 0 {
+		t.Fatal("no tid")
+	}
+}

@@ -1,0 +1,221 @@
+package gobridge
+
+/*
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Pool is a fixed set of Rust-owned OS threads that serve blocking native work, so that any
+// number of goroutines can wait on blocking work while the process holds a bounded number of
+// OS threads. A goroutine waiting in Sleep or Do is parked in the Go netpoller (on a channel fed
+// by the pool's one completion file descriptor), not blocked in a cgo call on an OS thread.
+//
+// A Pool is safe for concurrent use. Close it when done.
+type Pool struct {
+	h       C.uint64_t
+	threads int
+	f       *os.File
+	rc      syscall.RawConn
+	done    chan struct{}
+
+	mu      sync.Mutex
+	closed  bool
+	waiters map[uint64]*poolWaiter
+}
+
+type poolWaiter struct {
+	ch  chan error // buffered (1): the dispatcher never blocks on it
+	job *goJob     // nil for Sleep
+	h   cgo.Handle // 0 for Sleep
+}
+
+// completionBatch is how many completions the dispatcher takes per call.
+const completionBatch = 256
+
+// NewPool starts a pool of threads Rust-owned OS threads (1 to 1024), each with SIGURG and
+// SIGPROF blocked.
+func NewPool(threads int) (*Pool, error) {
+	if threads < 1 || threads > 1024 {
+		return nil, invalidArg("pool threads must be in 1..=1024")
+	}
+	r := C.gb_pool_new(C.size_t(threads))
+	if err := resultErr(r); err != nil {
+		return nil, err
+	}
+	p := &Pool{h: C.uint64_t(r.value), threads: threads, done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
+	fr := C.gb_pool_fd(p.h)
+	if err := resultErr(fr); err != nil {
+		C.gb_pool_close(p.h)
+		return nil, err
+	}
+	f, rc, err := pollFile(int(int64(fr.value)), "gobridge-pool")
+	if err != nil {
+		C.gb_pool_close(p.h)
+		return nil, err
+	}
+	p.f, p.rc = f, rc
+	go p.dispatch()
+	return p, nil
+}
+
+// Threads returns the number of OS threads of the pool.
+func (p *Pool) Threads() int { return p.threads }
+
+// dispatch is the pool's one goroutine that waits, in the netpoller, for the completion fd
+// and hands each completion to its waiter.
+func (p *Pool) dispatch() {
+	defer close(p.done)
+	buf := make([]C.GobridgeCompletion, completionBatch)
+	// Read calls drain until it returns true; false parks the goroutine until the fd is
+	// readable. It returns when the pool is gone or Close sets a deadline.
+	_ = p.rc.Read(func(uintptr) bool { return !p.drain(buf) })
+}
+
+// drain delivers every completion that is ready; false means the pool handle is gone.
+func (p *Pool) drain(buf []C.GobridgeCompletion) bool {
+	for {
+		r := C.gb_pool_take_completions(p.h, (*C.GobridgeCompletion)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+		if resultErr(r) != nil {
+			return false
+		}
+		n := int(r.value)
+		for _, c := range buf[:n] {
+			p.complete(uint64(c.job), int(c.code))
+		}
+		if n < len(buf) {
+			return true
+		}
+	}
+}
+
+func (p *Pool) complete(job uint64, code int) {
+	p.mu.Lock()
+	w, ok := p.waiters[job]
+	delete(p.waiters, job)
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	var err error
+	if code != codeOK {
+		err = &Error{Code: code, Message: "pool job failed"}
+		if code == codeShutdown {
+			err = shutdownErr("pool")
+		}
+	} else if w.job != nil {
+		err = w.job.err()
+	}
+	if w.job != nil {
+		w.h.Delete()
+	}
+	w.ch <- err
+}
+
+// submit registers a waiter for the job that call queues. The lock is held across the call so
+// the dispatcher cannot see the completion before the waiter is registered.
+func (p *Pool) submit(w *poolWaiter, call func() C.gb_result) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return shutdownErr("pool")
+	}
+	r := call()
+	if err := resultErr(r); err != nil {
+		return err
+	}
+	p.waiters[uint64(r.value)] = w
+	return nil
+}
+
+func (p *Pool) wait(ctx context.Context, w *poolWaiter) error {
+	select {
+	case err := <-w.ch:
+		return err
+	case <-ctx.Done():
+		// The job runs anyway (a sleeping thread cannot be interrupted); its completion is
+		// discarded when it arrives.
+		return ctx.Err()
+	}
+}
+
+// Sleep runs the pool's built-in blocking job, nanosleep(d) on a pool thread (the stand-in for
+// any blocking native call), and returns when it has finished or ctx is done, whichever is
+// first. The calling goroutine waits in the netpoller: 2,000 goroutines in Sleep on a 4-thread
+// pool hold 4 pool threads, not 2,000 OS threads.
+func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
+	if d < 0 {
+		return invalidArg("negative duration")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &poolWaiter{ch: make(chan error, 1)}
+	if err := p.submit(w, func() C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) }); err != nil {
+		return err
+	}
+	return p.wait(ctx, w)
+}
+
+// Do runs fn on one of the pool's threads (as a cgo callback from a Rust thread) and waits in
+// the netpoller for it to finish. A panic in fn is returned as a *PanicError wrapping
+// ErrPanicked. If ctx is done first, Do returns ctx.Err() and fn may still run later.
+func (p *Pool) Do(ctx context.Context, fn func()) error {
+	if fn == nil {
+		return invalidArg("nil func")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &goJob{fn: fn}
+	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
+	if err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) }); err != nil {
+		w.h.Delete()
+		return err
+	}
+	return p.wait(ctx, w)
+}
+
+// Close shuts the pool down: queued jobs never run and their waiters get ErrShutdown; running
+// jobs finish first and report normally. Close is idempotent.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	// Shut down (the handle stays valid), stop the dispatcher, deliver the last completions,
+	// then free the handle.
+	err := resultErr(C.gb_pool_shutdown(p.h))
+	p.f.SetReadDeadline(aLongTimeAgo)
+	<-p.done
+	p.drain(make([]C.GobridgeCompletion, completionBatch))
+	if cerr := resultErr(C.gb_pool_close(p.h)); err == nil {
+		err = cerr
+	}
+	p.f.Close()
+	p.mu.Lock()
+	left := p.waiters
+	p.waiters = nil
+	p.mu.Unlock()
+	for _, w := range left {
+		if w.job != nil {
+			w.h.Delete()
+		}
+		w.ch <- shutdownErr("pool")
+	}
+	runtime.KeepAlive(p)
+	return err
+}

@@ -1,0 +1,392 @@
+//! Pinned executors and the tickets of submitted jobs.
+
+use super::misc::{Callback, CallbackJob, write_checked};
+use crate::executor::{PinnedExecutor, Ticket};
+use crate::ffi::{self, Status, out_ptr};
+use crate::handle::{Handle, HandleTable, kind};
+use crate::sigmask::SignalSet;
+use crate::{Error, Result};
+use std::ffi::c_void;
+use std::os::fd::AsRawFd;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+static EXECUTORS: HandleTable<PinnedExecutor> = HandleTable::new(kind::EXECUTOR);
+static TICKETS: HandleTable<CTicket> = HandleTable::new(kind::TICKET);
+
+/// A ticket behind a handle: the Rust ticket and, once known, the job's outcome (so that
+/// waiting again returns the same answer).
+#[derive(Debug)]
+struct CTicket {
+    state: Mutex<TicketState>,
+}
+
+#[derive(Debug)]
+struct TicketState {
+    ticket: Ticket<()>,
+    outcome: Option<Result<()>>,
+}
+
+/// How long one blocking wait holds the ticket's lock before letting `cancel`/`fd` in.
+const WAIT_SLICE: Duration = Duration::from_millis(20);
+
+fn executor(h: u64) -> Result<std::sync::Arc<PinnedExecutor>> {
+    EXECUTORS.get(Handle::from_raw(h))
+}
+
+/// Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
+/// kernel shows the first 15), with `stack_size` bytes of stack (0 = the default) and the
+/// signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
+/// SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
+///
+/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
+/// is not UTF-8 or contains NUL, an unknown signal bit); `GOBRIDGE_E_UNBLOCKABLE` (a
+/// synchronous signal, SIGKILL or SIGSTOP in the mask); `GOBRIDGE_E_SYS` (thread creation
+/// failed). Nothing is created on error.
+///
+/// Any thread. Free with `gobridge_executor_close`.
+///
+/// # Safety
+///
+/// `name` is NULL or valid for reads of `name_len` bytes; `out` is valid for a write;
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_new(
+    name: *const u8,
+    name_len: usize,
+    stack_size: usize,
+    blocked_signals: u64,
+    out: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out)?;
+        let name = if name_len == 0 {
+            ""
+        } else if name.is_null() {
+            return Err(Error::InvalidArgument("name is NULL with a non-zero length"));
+        } else if name_len > isize::MAX as usize {
+            return Err(Error::InvalidArgument("name is too long"));
+        } else {
+            // SAFETY:
+            // - `name` is non-null and valid for reads of `name_len` (<= isize::MAX) bytes
+            //   for this call (the caller's contract); u8 has no alignment requirement.
+            let bytes = unsafe { std::slice::from_raw_parts(name, name_len) };
+            std::str::from_utf8(bytes).map_err(|_| Error::InvalidArgument("name is not UTF-8"))?
+        };
+        if name.contains('\0') {
+            return Err(Error::InvalidArgument("name contains NUL"));
+        }
+        let mask = SignalSet::from_bits(blocked_signals)?;
+        mask.check_blockable()?;
+        let mut builder = PinnedExecutor::builder().name(name).mask(mask);
+        if stack_size != 0 {
+            builder = builder.stack_size(stack_size);
+        }
+        let handle = EXECUTORS.insert(builder.spawn()?)?;
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, handle.as_raw()) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Writes the kernel thread id of the executor's thread to `*out`.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`). Any thread.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_tid(
+    executor_handle: u64,
+    out: *mut i32,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out)?;
+        let tid = executor(executor_handle)?.tid().as_raw();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, tid) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Runs `cb(ctx)` on the executor's thread and returns when it has returned (blocking the
+/// caller). Called on the executor's own thread (from inside a job), it runs inline.
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN` (the executor was closed before the job ran: `cb` was not
+/// called); `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `cb`).
+///
+/// Any thread; blocks. The caller and the executor spin briefly before parking, so a round
+/// trip on an idle executor costs about a microsecond.
+///
+/// # Safety
+///
+/// `cb` may be called with `ctx` on the executor's thread and does not unwind; `status` is
+/// NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_run(
+    executor_handle: u64,
+    cb: Callback,
+    ctx: *mut c_void,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let job = CallbackJob::new(cb, ctx)?;
+        executor(executor_handle)?.run(move || job.call())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Queues `cb(ctx)` on the executor and writes a ticket handle to `*out_ticket` without
+/// waiting. Wait with `gobridge_ticket_wait`, or watch `gobridge_ticket_fd` in an event loop;
+/// withdraw a job that has not started with `gobridge_ticket_cancel`; always release the
+/// ticket with `gobridge_ticket_free` (freeing does not cancel: the job still runs).
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+/// (NULL `cb` or `out_ticket`). Nothing is queued on error.
+///
+/// Any thread; does not block.
+///
+/// # Safety
+///
+/// `cb` may be called with `ctx` on the executor's thread (at most once) and does not unwind;
+/// `out_ticket` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_submit(
+    executor_handle: u64,
+    cb: Callback,
+    ctx: *mut c_void,
+    out_ticket: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_ticket)?;
+        let job = CallbackJob::new(cb, ctx)?;
+        let exec = executor(executor_handle)?;
+        let ticket = exec.submit(move || job.call())?;
+        let handle =
+            TICKETS.insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, handle.as_raw()) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the
+/// benchmark of the bare cross-thread handoff.
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`. Any thread; blocks.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_ping(executor_handle: u64, status: *mut Status) -> i32 {
+    let body = || -> Result<()> { executor(executor_handle)?.run(|| ()) };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Shuts the executor down and frees its handle: new work is refused, queued jobs fail with
+/// `GOBRIDGE_E_SHUTDOWN` (their callbacks are never called), the running job finishes, and the
+/// thread is joined (not when called from the executor's own thread, which cannot wait for
+/// itself). Calls racing with close get `GOBRIDGE_E_SHUTDOWN` or `GOBRIDGE_E_STALE_HANDLE`.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (already closed). Any thread; blocks until the running
+/// job has finished.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_close(executor_handle: u64, status: *mut Status) -> i32 {
+    let body = || -> Result<()> {
+        // Shut down while the handle is still valid (so `gobridge_executor_is_shutdown` can
+        // observe it), then free the handle.
+        let handle = Handle::from_raw(executor_handle);
+        let exec = EXECUTORS.get(handle)?;
+        let result = exec.shutdown();
+        EXECUTORS.remove(handle)?;
+        result
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Writes whether the executor has begun shutting down (refusing new work) to `*out`; does not
+/// block. While `gobridge_executor_close` is waiting for a running job, this is already true.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed), `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_is_shutdown(
+    executor_handle: u64,
+    out: *mut bool,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out)?;
+        let shut = executor(executor_handle)?.is_shutdown();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, shut) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+fn ticket(h: u64) -> Result<std::sync::Arc<CTicket>> {
+    TICKETS.get(Handle::from_raw(h))
+}
+
+/// Writes a file descriptor that becomes readable (`POLLIN`, level-triggered, and stays so)
+/// once the ticket's job has finished, been cancelled or failed by shutdown, to `*out_fd`. It
+/// is non-blocking, owned by the ticket and valid until `gobridge_ticket_free`: never read from
+/// it or close it (dup it if your event loop must own an fd).
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`, `GOBRIDGE_E_SYS`
+/// (eventfd creation). Any thread.
+///
+/// # Safety
+///
+/// `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_ticket_fd(
+    ticket_handle: u64,
+    out_fd: *mut i32,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_fd)?;
+        let t = ticket(ticket_handle)?;
+        let fd = t.state.lock().unwrap_or_else(PoisonError::into_inner).ticket.fd()?.as_raw_fd();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, fd) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Waits for the ticket's job: `timeout_ns < 0` waits for ever, `0` only polls. Returns the
+/// job's outcome: `0` (it ran), `GOBRIDGE_E_SHUTDOWN` (failed by shutdown, never ran),
+/// `GOBRIDGE_E_CANCELLED` (cancelled, never ran) or `GOBRIDGE_E_PANICKED`; or
+/// `GOBRIDGE_E_TIMEOUT` if it is not finished yet, which leaves the ticket usable. Once
+/// finished, every later wait returns the same outcome.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; called on the executor's own thread for a
+/// job that has not started, it runs the job inline instead of deadlocking.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_ticket_wait(
+    ticket_handle: u64,
+    timeout_ns: i64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let t = ticket(ticket_handle)?;
+        let deadline =
+            u64::try_from(timeout_ns).ok().map(|ns| Instant::now() + Duration::from_nanos(ns));
+        loop {
+            let mut state = t.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(outcome) = &state.outcome {
+                return outcome.clone();
+            }
+            if let Some(outcome) = state.ticket.try_take() {
+                state.outcome = Some(outcome.clone());
+                return outcome;
+            }
+            let slice = match deadline {
+                None => WAIT_SLICE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout);
+                    }
+                    left.min(WAIT_SLICE)
+                }
+            };
+            match state.ticket.wait_timeout(slice) {
+                Err(Error::Timeout) => {} // release the lock, then wait again
+                outcome => {
+                    state.outcome = Some(outcome.clone());
+                    return outcome;
+                }
+            }
+        }
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Cancels the ticket's job if it has not started: it never runs (its callback is never
+/// called) and `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED`. Writes whether it did to
+/// `*out_cancelled` (false: the job already started, finished or was failed by shutdown).
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+///
+/// # Safety
+///
+/// `out_cancelled` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_ticket_cancel(
+    ticket_handle: u64,
+    out_cancelled: *mut bool,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_cancelled)?;
+        let t = ticket(ticket_handle)?;
+        let cancelled = t.state.lock().unwrap_or_else(PoisonError::into_inner).ticket.cancel();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, cancelled) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Frees the ticket (and its fd). A job that has not run yet is detached, not cancelled: it
+/// still runs. Errors: `GOBRIDGE_E_STALE_HANDLE` (freed twice). Any thread.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_ticket_free(ticket_handle: u64, status: *mut Status) -> i32 {
+    let body = || -> Result<()> { TICKETS.remove(Handle::from_raw(ticket_handle)).map(drop) };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}

@@ -1,0 +1,350 @@
+//! Pools of pinned executors for blocking native work, with one completion fd per pool.
+//!
+//! A Go program that makes one blocking cgo call per request holds one OS thread per waiting
+//! goroutine. A pool instead runs the blocking work on a fixed number of threads and reports
+//! each finished job as a [`Completion`] in a queue whose eventfd the Go side watches in its
+//! netpoller: any number of goroutines wait on channels, none on an OS thread.
+
+use super::misc::{Callback, CallbackJob, write_checked};
+use crate::executor::PinnedPool;
+use crate::ffi::{self, Status, out_ptr};
+use crate::handle::{Handle, HandleTable, kind};
+use crate::{Error, Result};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use std::ffi::c_void;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// One finished pool job, as `gobridge_pool_take_completions` reports it.
+///
+/// C: `GobridgeCompletion`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// The job id that `gobridge_pool_submit*` returned.
+    pub job: u64,
+    /// `0`: the job ran; `GOBRIDGE_E_SHUTDOWN`: the pool shut down before it ran (it never
+    /// will); `GOBRIDGE_E_PANICKED`: it panicked.
+    pub code: i32,
+    /// Reserved (errno of a failed job); 0.
+    pub sys_errno: i32,
+}
+
+pub(crate) const LAYOUTS: &[super::TypeLayout] =
+    &[super::type_layout!(Completion, "GobridgeCompletion", [job, code, sys_errno])];
+
+static POOLS: HandleTable<CPool> = HandleTable::new(kind::POOL);
+
+#[derive(Debug)]
+struct CPool {
+    pool: PinnedPool,
+    completions: Arc<Completions>,
+    next_job: AtomicU64,
+    shut_down: AtomicBool,
+}
+
+/// The completion queue and its eventfd (non-blocking, counter mode).
+#[derive(Debug)]
+struct Completions {
+    queue: Mutex<Vec<Completion>>,
+    efd: EventFd,
+}
+
+impl Completions {
+    fn push(&self, c: Completion) {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(c);
+        self.signal();
+    }
+
+    /// Makes the eventfd readable. The counter only saturates after 2^64 - 2 unread writes, and
+    /// then it is readable anyway: the error is ignored.
+    fn signal(&self) {
+        let _ = self.efd.write(1);
+    }
+}
+
+/// Reports a job exactly once: when it finishes (`finish`), or when it is dropped without
+/// running (shut down: queued jobs are dropped) or while unwinding (panicked).
+struct JobGuard {
+    completions: Arc<Completions>,
+    job: u64,
+    done: bool,
+}
+
+impl JobGuard {
+    fn finish(mut self) {
+        self.done = true;
+        self.completions.push(Completion { job: self.job, code: 0, sys_errno: 0 });
+    }
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let code = if std::thread::panicking() {
+                Error::Panicked(String::new()).code()
+            } else {
+                Error::Shutdown.code()
+            };
+            self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
+        }
+    }
+}
+
+fn pool(h: u64) -> Result<Arc<CPool>> {
+    POOLS.get(Handle::from_raw(h))
+}
+
+impl CPool {
+    /// Queues `work` as a new job and returns its id. Every accepted job produces exactly one
+    /// completion.
+    fn submit(&self, work: impl FnOnce() + Send + 'static) -> Result<u64> {
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(Error::Shutdown);
+        }
+        let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
+        let guard = JobGuard { completions: Arc::clone(&self.completions), job, done: false };
+        // The ticket is dropped at once: that detaches the job, which still runs (its
+        // completion goes through the queue instead).
+        let ticket = self.pool.submit(move || {
+            work();
+            guard.finish();
+        });
+        match ticket {
+            Ok(_) => Ok(job),
+            Err(e) => Err(e), // the guard already reported the job as shut down
+        }
+    }
+}
+
+/// Starts a pool of `threads` (1..=1024) executor threads named `gobridge-pool-N`, each with
+/// SIGURG and SIGPROF blocked, and writes its handle to `*out`.
+///
+/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (thread count, NULL `out`); `GOBRIDGE_E_SYS`.
+/// Any thread. Free with `gobridge_pool_close`.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_new(
+    threads: usize,
+    out: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out)?;
+        if !(1..=1024).contains(&threads) {
+            return Err(Error::InvalidArgument("pool threads must be in 1..=1024"));
+        }
+        let efd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        let pool = PinnedPool::new(threads, "gobridge-pool")?;
+        let handle = POOLS.insert(CPool {
+            pool,
+            completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
+            next_job: AtomicU64::new(0),
+            shut_down: AtomicBool::new(false),
+        })?;
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, handle.as_raw()) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Queues the pool's built-in blocking job, `nanosleep(ns)` on a pool thread (resumed after
+/// EINTR until the whole time has passed; the stand-in for any blocking native call), and
+/// writes its job id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`.
+/// Any thread; does not block.
+///
+/// # Safety
+///
+/// `out_job` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_submit_sleep(
+    pool_handle: u64,
+    ns: u64,
+    out_job: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_job)?;
+        let job =
+            pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))?;
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, job) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Queues `cb(ctx)` on a pool thread (the least loaded) and writes its job id to `*out_job`.
+/// Exactly one completion reports it: `0` once `cb` has returned, or `GOBRIDGE_E_SHUTDOWN` if
+/// the pool shut down first (then `cb` is never called).
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+/// (NULL `cb` or `out_job`). Any thread; does not block.
+///
+/// # Safety
+///
+/// `cb` may be called once with `ctx` on a pool thread and does not unwind; `out_job` is valid
+/// for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_submit(
+    pool_handle: u64,
+    cb: Callback,
+    ctx: *mut c_void,
+    out_job: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_job)?;
+        let job = CallbackJob::new(cb, ctx)?;
+        let id = pool(pool_handle)?.submit(move || job.call())?;
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, id) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Writes the pool's completion fd to `*out_fd`: a non-blocking eventfd that is readable
+/// whenever completions are waiting. Watch it (epoll, Go's netpoller), then call
+/// `gobridge_pool_take_completions` until it returns fewer than `cap`. Owned by the pool and
+/// valid until `gobridge_pool_close`: never read it or close it (dup it if needed).
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
+///
+/// # Safety
+///
+/// `out_fd` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_fd(
+    pool_handle: u64,
+    out_fd: *mut i32,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out = out_ptr(out_fd)?;
+        let fd = pool(pool_handle)?.completions.efd.as_raw_fd();
+        // SAFETY:
+        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out, fd) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`;
+/// resets the fd's readiness first, so a completion that arrives after this call makes it
+/// readable again (no lost wake-up). If more than `cap` were waiting, the fd stays readable.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out_n`; NULL or
+/// misaligned `out` with `cap > 0`). Any thread (one consumer at a time is the usual use; several
+/// consumers each get distinct completions).
+///
+/// # Safety
+///
+/// `out` is NULL with `cap == 0`, or valid for writes of `cap` `GobridgeCompletion`s; `out_n`
+/// is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_take_completions(
+    pool_handle: u64,
+    out: *mut Completion,
+    cap: usize,
+    out_n: *mut usize,
+    status: *mut Status,
+) -> i32 {
+    let body = || -> Result<()> {
+        let out_n = out_ptr(out_n)?;
+        let out = if cap == 0 { out } else { out_ptr(out)? };
+        let p = pool(pool_handle)?;
+        let completions = &p.completions;
+        // Reset readiness before draining: a push after the drain signals again.
+        match completions.efd.read() {
+            Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+            Err(e) => return Err(Error::Sys(e)),
+        }
+        let mut queue = completions.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = queue.len().min(cap);
+        for (i, c) in queue.drain(..n).enumerate() {
+            // SAFETY:
+            // - `i < n <= cap`, and `out` (non-null, aligned: checked) is valid for writes of
+            //   `cap` completions (the caller's contract), so `out.add(i)` is in bounds.
+            let slot = unsafe { out.add(i) };
+            // SAFETY:
+            // - `slot` is in bounds, aligned and valid for a write (see above).
+            unsafe { write_checked(slot, c) };
+        }
+        if !queue.is_empty() {
+            completions.signal();
+        }
+        drop(queue);
+        // SAFETY:
+        // - `out_n` was checked by `out_ptr`; the caller promised it is valid for a write.
+        unsafe { write_checked(out_n, n) };
+        Ok(())
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Shuts the pool down without freeing it: new submissions fail with `GOBRIDGE_E_SHUTDOWN`,
+/// queued jobs complete with `GOBRIDGE_E_SHUTDOWN` (never run), running jobs finish, threads
+/// are joined. The fd and `gobridge_pool_take_completions` keep working, so the last
+/// completions can be collected before `gobridge_pool_close`. Idempotent.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread except a pool thread; blocks until running
+/// jobs have finished.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut Status) -> i32 {
+    let body = || -> Result<()> {
+        let p = pool(pool_handle)?;
+        p.shut_down.store(true, Ordering::Release);
+        p.pool.shutdown()
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Shuts the pool down (as `gobridge_pool_shutdown`, if not done yet) and frees its handle and
+/// fd. Completions not yet taken are discarded.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread except a pool thread; blocks
+/// until running jobs have finished.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_close(pool_handle: u64, status: *mut Status) -> i32 {
+    let body = || -> Result<()> {
+        let p = POOLS.remove(Handle::from_raw(pool_handle))?;
+        p.shut_down.store(true, Ordering::Release);
+        p.pool.shutdown()
+    };
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}

@@ -1,0 +1,207 @@
+//! loom models of the executor handoff (`RUSTFLAGS="--cfg loom"`, see `make loom`).
+//!
+//! They drive the real queue (`Shared`), worker loop and slot code with loom's atomics, mutex
+//! and condvar; spinning is reduced to one check under loom, so what is explored is the park /
+//! wake protocol, which is where a lost wake-up would hide.
+
+use super::shared::Shared;
+use super::slot::{Job, Task};
+use crate::Error;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn spawn_worker(shared: &Arc<Shared>) -> thread::JoinHandle<()> {
+    let worker = Arc::clone(shared);
+    thread::spawn(move || {
+        worker.work();
+        worker.mark_exited();
+    })
+}
+
+/// submit -> worker runs -> waiter parks or spins -> result handed over exactly once.
+#[test]
+fn loom_submit_complete_handoff() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let task = Arc::new(Task::new(|| 7u32));
+        assert!(shared.push(task.clone()).is_ok());
+        assert!(task.slot.wait(Duration::ZERO, None));
+        assert_eq!(task.slot.take(), Some(Ok(7)));
+        assert_eq!(task.slot.take(), None);
+        shared.close();
+        assert!(shared.wait_exited(None));
+        worker.join().unwrap();
+    });
+}
+
+/// Two back-to-back jobs: the worker parks between them (or not) without losing the second.
+#[test]
+fn loom_worker_parks_and_wakes_between_jobs() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        for i in 0..2u32 {
+            let task = Arc::new(Task::new(move || i));
+            assert!(shared.push(task.clone()).is_ok());
+            assert!(task.slot.wait(Duration::ZERO, None));
+            assert_eq!(task.slot.take(), Some(Ok(i)));
+        }
+        shared.close();
+        worker.join().unwrap();
+    });
+}
+
+/// Shutdown racing a submitter: every job is refused, run exactly once, or failed with
+/// Shutdown — never lost, never both.
+#[test]
+fn loom_shutdown_races_submissions() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let runs = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let submitter = {
+            let shared = Arc::clone(&shared);
+            let runs = Arc::clone(&runs);
+            thread::spawn(move || {
+                let mut outcomes = Vec::new();
+                for i in 0..2 {
+                    let runs = Arc::clone(&runs);
+                    let task = Arc::new(Task::new(move || {
+                        runs[i].fetch_add(1, Ordering::SeqCst);
+                    }));
+                    match shared.push(task.clone()) {
+                        Err(_) => outcomes.push((i, None)),
+                        Ok(()) => {
+                            assert!(task.slot.wait(Duration::ZERO, None));
+                            outcomes.push((i, task.slot.take()));
+                        }
+                    }
+                }
+                outcomes
+            })
+        };
+        shared.close();
+        let outcomes = submitter.join().unwrap();
+        assert!(shared.wait_exited(None));
+        worker.join().unwrap();
+        for (i, outcome) in outcomes {
+            let ran = runs[i].load(Ordering::SeqCst);
+            match outcome {
+                None => assert_eq!(ran, 0, "refused job ran"),
+                Some(Ok(())) => assert_eq!(ran, 1, "job reported Ok"),
+                Some(Err(Error::Shutdown)) => assert_eq!(ran, 0, "failed job ran"),
+                Some(other) => panic!("unexpected outcome {other:?}"),
+            }
+        }
+    });
+}
+
+/// cancel racing the worker: either the job ran (cancel false) or it never will (cancel true,
+/// result Cancelled).
+#[test]
+fn loom_cancel_races_run() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&ran);
+        let task = Arc::new(Task::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert!(shared.push(task.clone()).is_ok());
+        let cancelled = task.fail(Error::Cancelled);
+        assert!(task.slot.wait(Duration::ZERO, None));
+        let result = task.slot.take();
+        shared.close();
+        worker.join().unwrap();
+        if cancelled {
+            assert_eq!(result, Some(Err(Error::Cancelled)));
+            assert_eq!(ran.load(Ordering::SeqCst), 0);
+        } else {
+            assert_eq!(result, Some(Ok(())));
+            assert_eq!(ran.load(Ordering::SeqCst), 1);
+        }
+    });
+}
+
+/// The readiness eventfd created while the worker completes: readable afterwards, whichever
+/// side saw the other.
+#[test]
+fn loom_fd_created_while_completing() {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let task = Arc::new(Task::new(|| 1u8));
+        assert!(shared.push(task.clone()).is_ok());
+        let fd = task.slot.fd().unwrap();
+        shared.close();
+        worker.join().unwrap();
+        // The job ran or was failed by the shutdown: either way the slot is ready.
+        assert!(task.slot.is_ready());
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::ZERO).unwrap(), 1, "eventfd not readable");
+    });
+}
+
+/// A panicking job is reported as `Panicked` and the worker serves the next job.
+#[test]
+fn loom_panicking_job_is_reported_and_the_worker_lives_on() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let bad = Arc::new(Task::new(|| -> u8 { std::panic::panic_any("loom boom") }));
+        let good = Arc::new(Task::new(|| 2u8));
+        assert!(shared.push(bad.clone()).is_ok());
+        assert!(shared.push(good.clone()).is_ok());
+        assert!(bad.slot.wait(Duration::ZERO, None));
+        assert_eq!(bad.slot.take(), Some(Err(Error::Panicked("loom boom".into()))));
+        assert!(good.slot.wait(Duration::ZERO, None));
+        assert_eq!(good.slot.take(), Some(Ok(2)));
+        shared.close();
+        worker.join().unwrap();
+    });
+}
+
+/// Two submitters and a shutdown, all concurrent: each job ran once xor reported Shutdown
+/// (or was refused), and the worker exits.
+#[test]
+fn loom_shutdown_races_two_submitters() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let submitters: Vec<_> = (0..2)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let ran = Arc::new(AtomicUsize::new(0));
+                    let r = Arc::clone(&ran);
+                    let task = Arc::new(Task::new(move || {
+                        r.fetch_add(1, Ordering::SeqCst);
+                    }));
+                    let outcome = match shared.push(task.clone()) {
+                        Err(_) => None,
+                        Ok(()) => {
+                            assert!(task.slot.wait(Duration::ZERO, None));
+                            task.slot.take()
+                        }
+                    };
+                    (outcome, ran.load(Ordering::SeqCst))
+                })
+            })
+            .collect();
+        shared.close();
+        for s in submitters {
+            match s.join().unwrap() {
+                (None, ran) | (Some(Err(Error::Shutdown)), ran) => assert_eq!(ran, 0),
+                (Some(Ok(())), ran) => assert_eq!(ran, 1),
+                (other, _) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(shared.wait_exited(None));
+        worker.join().unwrap();
+    });
+}

@@ -1,0 +1,251 @@
+//! [`PinnedExecutor`]: one OS thread that runs the jobs sent to it, in order.
+
+use super::builder::ExecutorBuilder;
+use super::shared::Shared;
+use super::slot::{Job, Task, panic_error};
+use super::ticket::Ticket;
+use crate::{Error, Result, ThreadId, current_thread};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// An OS thread of its own that runs closures sent to it, one at a time, in FIFO order.
+///
+/// See the [module documentation](crate::executor) for the guide. `PinnedExecutor` is `Send`
+/// and `Sync`: share it (`&`, `Arc`) between any number of threads. Dropping it shuts it down
+/// (see [`shutdown`](Self::shutdown)).
+///
+/// ```
+/// use gobridge::executor::PinnedExecutor;
+///
+/// let exec = PinnedExecutor::new("worker")?;
+/// let mut data = vec![1, 2, 3];
+/// // `run` may borrow from the caller: it returns only once the job is done.
+/// let sum: i32 = exec.run(|| { data.push(4); data.iter().sum() })?;
+/// assert_eq!(sum, 10);
+/// assert_eq!(exec.run(gobridge::current_thread)?, exec.tid());
+/// # Ok::<(), gobridge::Error>(())
+/// ```
+///
+/// A `run` borrow cannot outlive the call, and a non-`Send` value cannot be smuggled in:
+///
+/// ```compile_fail
+/// use gobridge::executor::PinnedExecutor;
+/// let exec = PinnedExecutor::new("worker").unwrap();
+/// let rc = std::rc::Rc::new(5);
+/// exec.run(|| *rc + 1).unwrap(); // error: `Rc<i32>` cannot be shared between threads
+/// ```
+pub struct PinnedExecutor {
+    shared: Arc<Shared>,
+    tid: ThreadId,
+    name: String,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for PinnedExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinnedExecutor")
+            .field("name", &self.name)
+            .field("tid", &self.tid)
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}
+
+impl PinnedExecutor {
+    /// Spawns an executor thread named `name` with the defaults of [`ExecutorBuilder`].
+    pub fn new(name: &str) -> Result<Self> {
+        Self::builder().name(name).spawn()
+    }
+
+    /// A builder for name, stack size, signal mask and spin window.
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::new()
+    }
+
+    pub(crate) fn from_parts(
+        shared: Arc<Shared>,
+        tid: ThreadId,
+        thread: JoinHandle<()>,
+        name: String,
+    ) -> Self {
+        PinnedExecutor { shared, tid, name, thread: std::sync::Mutex::new(Some(thread)) }
+    }
+
+    /// The kernel thread id (`gettid`) of the executor's thread.
+    pub fn tid(&self) -> ThreadId {
+        self.tid
+    }
+
+    /// The thread's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Jobs queued or running right now (a snapshot; what [`PinnedPool`](super::PinnedPool)
+    /// places unkeyed work by).
+    pub fn load(&self) -> usize {
+        self.shared.load()
+    }
+
+    /// Whether the calling thread is this executor's thread.
+    pub fn is_current(&self) -> bool {
+        current_thread() == self.tid
+    }
+
+    /// Runs `f` on the executor's thread and returns its value, waiting for it.
+    ///
+    /// `f` may borrow from the caller (like a scoped thread): `run` does not return, not even
+    /// by unwinding, while the job may still use those borrows.
+    ///
+    /// - Called on the executor's own thread (from inside a job), `f` runs inline at once.
+    /// - A panic in `f` is `Err(Panicked(message))`; the executor keeps serving.
+    /// - After [`shutdown`](Self::shutdown), or when shutdown fails the queued job, it is
+    ///   `Err(Shutdown)` and `f` did not run.
+    pub fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        if self.shared.is_closed() {
+            return Err(Error::Shutdown);
+        }
+        if self.is_current() {
+            return catch_unwind(AssertUnwindSafe(f)).map_err(panic_error);
+        }
+        let task = Arc::new(Task::new(f));
+        let job: Arc<dyn Job + '_> = task.clone();
+        // SAFETY:
+        // - The job may borrow data of lifetime `'_` (the caller's frame); the queue needs
+        //   `'static`. Erasing the lifetime is sound because the job is only run or dropped
+        //   while that data is alive:
+        //   - `Waiter` below (created before the push, so it is in place on every path out of
+        //     this function, including unwinding) does not let this frame end until the slot is
+        //     READY, and READY is stored only after the claimer has consumed the closure (run or
+        //     dropped it). Exactly one claimer exists, and a queued job that is dropped without
+        //     being claimed is failed by `Queued::drop`, which claims it.
+        //   - After READY nothing touches borrowed data: the closure is gone (the `Option` is
+        //     `None`), and `Waiter` takes the result (which may hold borrows) and drops it in
+        //     this frame. What the queue's `Arc` may later drop on the executor thread is a
+        //     `Task` whose closure and result are both `None`: no borrowed data is read.
+        // - The fat pointer's layout and vtable are unchanged; only the lifetime bound differs.
+        let job: Arc<dyn Job + 'static> =
+            unsafe { std::mem::transmute::<Arc<dyn Job + '_>, Arc<dyn Job + 'static>>(job) };
+        let waiter = Waiter { slot: &task.slot, spin: self.shared.spin(), armed: true };
+        if let Err(refused) = self.shared.push(job) {
+            // Never queued: nobody else has the job; dropping it here drops `f` in this frame.
+            drop(refused);
+            waiter.disarm();
+            return Err(Error::Shutdown);
+        }
+        waiter.finish()
+    }
+
+    /// Queues a `'static` job and returns a [`Ticket`] for its result.
+    ///
+    /// The job runs after the jobs queued before it. `Err(Shutdown)` after shutdown (the job
+    /// is dropped, not run).
+    pub fn submit<F, R>(&self, f: F) -> Result<Ticket<R>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let task = Arc::new(Task::new(f));
+        if self.shared.push(task.clone()).is_err() {
+            return Err(Error::Shutdown);
+        }
+        Ok(Ticket::new(task, self.tid, self.shared.spin()))
+    }
+
+    /// Shuts the executor down and joins its thread.
+    ///
+    /// New `run`/`submit` calls get `Err(Shutdown)` from the moment this starts. The job that
+    /// is running finishes; every job still queued is failed with `Err(Shutdown)` (on the
+    /// executor thread, which then drops a [`Pinned`](super::Pinned) state and exits). Every
+    /// job is therefore either run exactly once or reported as `Shutdown` to its waiter.
+    ///
+    /// Blocks as long as the running job does: a job that never returns blocks this forever;
+    /// use [`shutdown_timeout`](Self::shutdown_timeout) to bound the wait. Idempotent, and
+    /// callable from several threads at once (all return once the thread is gone).
+    ///
+    /// **Called from the executor's own thread** (from inside a job) it cannot wait for
+    /// itself: it closes the executor and returns `Ok(())` at once; the thread finishes the
+    /// current job, fails the queued ones and exits afterwards, and a later `shutdown` (or the
+    /// drop) from another thread joins it.
+    pub fn shutdown(&self) -> Result<()> {
+        self.shutdown_until(None)
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but gives up after `timeout`: `Err(Timeout)` if the
+    /// running job has not returned by then. The executor stays closed; its thread exits (and
+    /// fails the queued jobs) when that job returns, and a later `shutdown` can join it.
+    pub fn shutdown_timeout(&self, timeout: Duration) -> Result<()> {
+        self.shutdown_until(Some(Instant::now() + timeout))
+    }
+
+    fn shutdown_until(&self, deadline: Option<Instant>) -> Result<()> {
+        self.shared.close();
+        if self.is_current() {
+            return Ok(());
+        }
+        if !self.shared.wait_exited(deadline) {
+            return Err(Error::Timeout);
+        }
+        let handle = self.thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(handle) = handle {
+            // The thread marked itself exited as its last action; the join is immediate. Its
+            // body catches every panic, so `join` cannot report one.
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+
+    /// Whether shutdown has started (new work is refused).
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Drop for PinnedExecutor {
+    /// Shuts down and joins the thread (see [`shutdown`](Self::shutdown)); on the executor's
+    /// own thread it only closes it, and the thread exits after the current job.
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Keeps `run`'s frame alive until the borrowed job is finished (see the SAFETY comment in
+/// [`PinnedExecutor::run`]).
+struct Waiter<'a, R> {
+    slot: &'a super::slot::Slot<R>,
+    spin: Duration,
+    armed: bool,
+}
+
+impl<R> Waiter<'_, R> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+
+    fn finish(mut self) -> Result<R> {
+        while !self.slot.wait(self.spin, None) {}
+        self.armed = false;
+        self.slot.take().unwrap_or(Err(Error::Shutdown))
+    }
+}
+
+impl<R> Drop for Waiter<'_, R> {
+    fn drop(&mut self) {
+        if self.armed {
+            // Only reached if this frame unwinds while the job is queued or running: wait
+            // for it, then drop its result here, where its borrows are still valid.
+            while !self.slot.wait(self.spin, None) {}
+            drop(self.slot.take());
+        }
+    }
+}

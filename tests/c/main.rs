@@ -1,0 +1,114 @@
+//! Builds the `gobridge-capi` staticlib, compiles `tests/c/abi_test.c` against it and
+//! `include/gobridge.h` with the system C compiler, and runs the program — directly, then under
+//! valgrind memcheck, which must report no error and no definite or indirect leak (Rust's std
+//! keeps a few "still reachable" blocks at exit; those are allowed).
+//!
+//! The staticlib is built by a nested `cargo build --release -p gobridge-capi` into its own
+//! target directory (`target/c-abi-test`), so this test works the same from `cargo test`,
+//! `cargo test --workspace` or `make test` without waiting on the outer cargo's lock.
+//! Environment: `CC` picks the compiler (default `cc`); `GOBRIDGE_SKIP_VALGRIND=1` skips the
+//! valgrind run where valgrind cannot be installed (CI installs it: `.ci/run`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Libraries a Rust staticlib needs on Linux (`rustc --print native-static-libs`).
+const NATIVE_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed: {}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+fn build_staticlib(target_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    run(Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--release", "--quiet", "-p", "gobridge-capi", "--target-dir"])
+        .arg(target_dir));
+    let lib = target_dir.join("release/libgobridge_capi.a");
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
+fn compile(lib: &Path, out_dir: &Path) -> PathBuf {
+    let exe = out_dir.join("abi_test");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    run(Command::new(cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1", "-I"])
+        .arg(root().join("include"))
+        .arg(root().join("tests/c/abi_test.c"))
+        .arg(lib)
+        .args(NATIVE_LIBS)
+        .arg("-o")
+        .arg(&exe));
+    exe
+}
+
+#[test]
+fn c_program_passes_under_valgrind() {
+    let target_dir = root().join("target/c-abi-test");
+    let lib = build_staticlib(&target_dir);
+
+    // The staticlib exports the functions the header declares.
+    if let Ok(nm) = Command::new("nm").args(["-g", "--defined-only"]).arg(&lib).output() {
+        let symbols = String::from_utf8_lossy(&nm.stdout);
+        let header = std::fs::read_to_string(root().join("include/gobridge.h")).unwrap();
+        let decls: Vec<_> =
+            header.lines().filter(|l| l.contains(" gobridge_") && l.ends_with(");")).collect();
+        assert!(decls.len() >= 9, "header declarations not found");
+        for decl in decls {
+            let name = decl.split('(').next().unwrap().rsplit([' ', '*']).next().unwrap();
+            assert!(
+                symbols.contains(&format!(" T {name}\n")),
+                "{name} is not exported by {}",
+                lib.display()
+            );
+        }
+    }
+
+    let exe = compile(&lib, &target_dir);
+    let out = run(&mut Command::new(&exe));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("abi_test: all checks passed"));
+
+    if std::env::var_os("GOBRIDGE_SKIP_VALGRIND").is_some_and(|v| v == "1") {
+        eprintln!("GOBRIDGE_SKIP_VALGRIND=1: valgrind run skipped");
+        return;
+    }
+    let valgrind = Command::new("valgrind")
+        .args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+        ])
+        .arg(&exe)
+        .output();
+    let out = match valgrind {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "valgrind is required for this test ({e}); install it (`.ci/run` does) or set \
+             GOBRIDGE_SKIP_VALGRIND=1"
+        ),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "valgrind reported errors or leaks ({}):\n{stderr}", out.status);
+    assert!(stderr.contains("ERROR SUMMARY: 0 errors"), "{stderr}");
+    assert!(
+        stderr.contains("definitely lost: 0 bytes")
+            || stderr.contains("All heap blocks were freed"),
+        "{stderr}"
+    );
+}

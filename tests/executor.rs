@@ -1,0 +1,516 @@
+//! PinnedExecutor, Ticket and Pinned<S> with real threads.
+
+use gobridge::executor::{Pinned, PinnedExecutor};
+use gobridge::sigmask::SignalSet;
+use gobridge::{Error, current_thread};
+use nix::sys::signal::Signal;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
+
+/// Hang guard only: never asserted on as a timing.
+const GUARD: Duration = Duration::from_secs(60);
+
+#[test]
+fn run_borrows_from_the_caller_and_runs_on_the_executor_thread() {
+    let exec = PinnedExecutor::new("borrow").unwrap();
+    let mut buf = vec![1u32, 2, 3];
+    let here = current_thread();
+    let (sum, tid) = exec
+        .run(|| {
+            buf.push(4);
+            (buf.iter().sum::<u32>(), current_thread())
+        })
+        .unwrap();
+    assert_eq!(sum, 10);
+    assert_eq!(buf, [1, 2, 3, 4]);
+    assert_eq!(tid, exec.tid());
+    assert_ne!(tid, here);
+    // The result may borrow from the caller too.
+    let first: &u32 = exec.run(|| &buf[0]).unwrap();
+    assert_eq!(*first, 1);
+}
+
+#[test]
+fn executor_thread_has_its_name() {
+    let exec = PinnedExecutor::new("named-exec").unwrap();
+    let comm = std::fs::read_to_string(format!("/proc/self/task/{}/comm", exec.tid())).unwrap();
+    assert_eq!(comm.trim(), "named-exec");
+    let name = exec.run(|| std::thread::current().name().map(str::to_owned)).unwrap();
+    assert_eq!(name.as_deref(), Some("named-exec"));
+}
+
+#[test]
+fn nested_run_from_the_executor_thread_runs_inline() {
+    let exec = Arc::new(PinnedExecutor::new("nested").unwrap());
+    let inner = Arc::clone(&exec);
+    let (outer_tid, inner_tid, value) = exec
+        .run(|| {
+            let v = inner.run(|| (current_thread(), 41 + 1)).unwrap();
+            (current_thread(), v.0, v.1)
+        })
+        .unwrap();
+    assert_eq!(outer_tid, exec.tid());
+    assert_eq!(inner_tid, exec.tid());
+    assert_eq!(value, 42);
+}
+
+#[test]
+fn waiting_on_a_ticket_from_the_executor_thread_runs_it_inline() {
+    let exec = Arc::new(PinnedExecutor::new("self-wait").unwrap());
+    let inner = Arc::clone(&exec);
+    let got = exec
+        .run(|| {
+            let t = inner.submit(current_thread).unwrap();
+            t.wait().unwrap()
+        })
+        .unwrap();
+    assert_eq!(got, exec.tid());
+}
+
+#[test]
+fn panics_of_every_payload_kind_are_reported_and_the_executor_lives_on() {
+    let exec = PinnedExecutor::new("panics").unwrap();
+    assert_eq!(
+        exec.run(|| panic!("static str")),
+        Err::<(), _>(Error::Panicked("static str".into()))
+    );
+    let n = 7;
+    assert_eq!(
+        exec.run(|| panic!("formatted {n}")),
+        Err::<(), _>(Error::Panicked("formatted 7".into()))
+    );
+    assert_eq!(
+        exec.run(|| std::panic::panic_any(42u32)),
+        Err::<(), _>(Error::Panicked("non-string panic payload".into()))
+    );
+    let t = exec.submit(|| -> u32 { std::panic::panic_any(String::from("owned")) }).unwrap();
+    assert_eq!(t.wait(), Err(Error::Panicked("owned".into())));
+    // Still serving, on the same thread.
+    assert_eq!(exec.run(current_thread).unwrap(), exec.tid());
+    // Inline (nested) panics are caught as well.
+    let exec = Arc::new(exec);
+    let inner = Arc::clone(&exec);
+    let nested = exec.run(move || inner.run(|| panic!("inner"))).unwrap();
+    assert_eq!(nested, Err::<(), _>(Error::Panicked("inner".into())));
+}
+
+#[test]
+fn run_and_submit_after_shutdown_are_refused() {
+    let exec = PinnedExecutor::new("closed").unwrap();
+    assert!(!exec.is_shutdown());
+    exec.shutdown().unwrap();
+    assert!(exec.is_shutdown());
+    let ran = AtomicU32::new(0);
+    assert_eq!(
+        exec.run(|| {
+            ran.fetch_add(1, Ordering::SeqCst);
+        }),
+        Err(Error::Shutdown)
+    );
+    assert!(matches!(exec.submit(|| ()), Err(Error::Shutdown)));
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    // Idempotent.
+    exec.shutdown().unwrap();
+    exec.shutdown_timeout(GUARD).unwrap();
+    // The thread is gone (joined).
+    assert!(!std::path::Path::new(&format!("/proc/self/task/{}", exec.tid())).exists());
+}
+
+#[test]
+fn shutdown_accounts_for_10000_jobs_from_8_submitters() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 1250;
+    let exec = Arc::new(PinnedExecutor::new("drain").unwrap());
+    let runs: Arc<Vec<AtomicU32>> =
+        Arc::new((0..THREADS * PER_THREAD).map(|_| AtomicU32::new(0)).collect());
+    let start = Arc::new(Barrier::new(THREADS + 1));
+    let submitters: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let exec = Arc::clone(&exec);
+            let runs = Arc::clone(&runs);
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let mut tickets = Vec::new();
+                let mut refused = Vec::new();
+                for i in 0..PER_THREAD {
+                    let id = t * PER_THREAD + i;
+                    let runs = Arc::clone(&runs);
+                    match exec.submit(move || {
+                        runs[id].fetch_add(1, Ordering::SeqCst);
+                        std::hint::black_box(id)
+                    }) {
+                        Ok(ticket) => tickets.push((id, ticket)),
+                        Err(e) => {
+                            assert_eq!(e, Error::Shutdown);
+                            refused.push(id);
+                        }
+                    }
+                }
+                let mut ran = Vec::new();
+                let mut failed = refused;
+                for (id, ticket) in tickets {
+                    match ticket.wait() {
+                        Ok(got) => {
+                            assert_eq!(got, id);
+                            ran.push(id);
+                        }
+                        Err(Error::Shutdown) => failed.push(id),
+                        Err(e) => panic!("job {id}: unexpected {e}"),
+                    }
+                }
+                (ran, failed)
+            })
+        })
+        .collect();
+    start.wait();
+    // Let some jobs run, then shut down while submissions are still arriving.
+    while exec.load() < 100 && runs.iter().all(|r| r.load(Ordering::SeqCst) == 0) {
+        std::thread::yield_now();
+    }
+    exec.shutdown().unwrap();
+    let (mut ran, mut failed) = (Vec::new(), Vec::new());
+    for s in submitters {
+        let (r, f) = s.join().unwrap();
+        ran.extend(r);
+        failed.extend(f);
+    }
+    assert_eq!(ran.len() + failed.len(), THREADS * PER_THREAD);
+    for id in ran {
+        assert_eq!(runs[id].load(Ordering::SeqCst), 1, "job {id} reported Ok");
+    }
+    for &id in &failed {
+        assert_eq!(runs[id].load(Ordering::SeqCst), 0, "job {id} reported Shutdown but ran");
+    }
+    eprintln!("shutdown race: {} failed with Shutdown", failed.len());
+}
+
+#[test]
+fn shutdown_timeout_does_not_hang_on_a_stuck_job() {
+    let exec = PinnedExecutor::new("stuck").unwrap();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let stuck = exec
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        })
+        .unwrap();
+    let queued = exec.submit(|| 1).unwrap();
+    started_rx.recv_timeout(GUARD).unwrap();
+    assert_eq!(exec.shutdown_timeout(Duration::from_millis(50)), Err(Error::Timeout));
+    assert!(exec.is_shutdown());
+    assert!(matches!(exec.submit(|| ()), Err(Error::Shutdown)));
+    release_tx.send(()).unwrap();
+    assert_eq!(stuck.wait(), Ok(()));
+    assert_eq!(queued.wait(), Err(Error::Shutdown));
+    exec.shutdown_timeout(GUARD).unwrap();
+}
+
+#[test]
+fn shutdown_from_the_executor_thread_does_not_deadlock() {
+    let exec = Arc::new(PinnedExecutor::new("self-stop").unwrap());
+    let inner = Arc::clone(&exec);
+    let after = exec.submit(|| ()).unwrap_or_else(|_| unreachable!());
+    drop(after);
+    let (r, refused) = exec
+        .run(move || {
+            let r = inner.shutdown();
+            (r, inner.run(|| ()))
+        })
+        .unwrap();
+    assert_eq!(r, Ok(()));
+    assert_eq!(refused, Err(Error::Shutdown));
+    exec.shutdown_timeout(GUARD).unwrap();
+}
+
+#[test]
+fn dropping_the_last_handle_inside_a_job_closes_without_deadlock() {
+    let exec = PinnedExecutor::new("self-drop").unwrap();
+    let tid = exec.tid();
+    let (tx, rx) = mpsc::channel();
+    let holder = Arc::new(std::sync::Mutex::new(None::<PinnedExecutor>));
+    let h = Arc::clone(&holder);
+    let ticket = exec
+        .submit(move || {
+            // Wait until the handle has been moved into `holder`, then drop it here.
+            loop {
+                if let Some(e) = h.lock().unwrap().take() {
+                    drop(e);
+                    break;
+                }
+                std::thread::yield_now();
+            }
+            tx.send(()).unwrap();
+        })
+        .unwrap();
+    *holder.lock().unwrap() = Some(exec);
+    rx.recv_timeout(GUARD).unwrap();
+    assert_eq!(ticket.wait(), Ok(()));
+    // The detached thread exits on its own.
+    let path = format!("/proc/self/task/{tid}");
+    let deadline = std::time::Instant::now() + GUARD;
+    while std::path::Path::new(&path).exists() {
+        assert!(std::time::Instant::now() < deadline, "executor thread never exited");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn tickets_wait_try_take_and_timeout() {
+    let exec = PinnedExecutor::new("tickets").unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let mut t = exec
+        .submit(move || {
+            rx.recv().unwrap();
+            "done"
+        })
+        .unwrap();
+    assert!(!t.is_ready());
+    assert!(t.try_take().is_none());
+    assert_eq!(t.wait_timeout(Duration::from_millis(10)), Err(Error::Timeout));
+    tx.send(()).unwrap();
+    assert_eq!(t.wait_timeout(GUARD), Ok("done"));
+    assert!(t.is_ready());
+    assert!(t.try_take().is_none(), "taken once");
+    let mut t2 = exec.submit(|| 5).unwrap();
+    while !t2.is_ready() {
+        std::thread::yield_now();
+    }
+    assert_eq!(t2.try_take(), Some(Ok(5)));
+    assert!(matches!(t2.wait(), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn tickets_are_waited_through_their_fd_with_poll() {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let exec = PinnedExecutor::new("fd").unwrap();
+    // fd requested before the job finishes.
+    let (tx, rx) = mpsc::channel::<()>();
+    let t = exec.submit(move || rx.recv().map(|_| 1)).unwrap();
+    {
+        let mut fds = [PollFd::new(t.fd().unwrap(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::ZERO).unwrap(), 0, "not readable before ready");
+        tx.send(()).unwrap();
+        assert_eq!(poll(&mut fds, PollTimeout::try_from(GUARD).unwrap()).unwrap(), 1);
+        assert!(fds[0].revents().unwrap().contains(PollFlags::POLLIN));
+    }
+    assert_eq!(t.wait(), Ok(Ok(1)));
+    // fd requested only after the job is already done.
+    let t = exec.submit(|| 2).unwrap();
+    while !t.is_ready() {
+        std::thread::yield_now();
+    }
+    let mut fds = [PollFd::new(t.fd().unwrap(), PollFlags::POLLIN)];
+    assert_eq!(poll(&mut fds, PollTimeout::try_from(GUARD).unwrap()).unwrap(), 1);
+    // The same fd on a second call.
+    assert_eq!(
+        std::os::fd::AsRawFd::as_raw_fd(&t.fd().unwrap()),
+        std::os::fd::AsRawFd::as_raw_fd(&t.fd().unwrap())
+    );
+    assert_eq!(t.wait(), Ok(2));
+    // Many tickets racing completion against fd creation.
+    let tickets: Vec<_> = (0..200).map(|i| exec.submit(move || i).unwrap()).collect();
+    for (i, t) in tickets.into_iter().enumerate() {
+        let mut fds = [PollFd::new(t.fd().unwrap(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::try_from(GUARD).unwrap()).unwrap(), 1);
+        assert_eq!(t.wait(), Ok(i));
+    }
+}
+
+#[test]
+fn cancel_stops_a_job_that_has_not_started() {
+    let exec = PinnedExecutor::new("cancel").unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let blocker = exec
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).unwrap();
+    let ran = Arc::new(AtomicU32::new(0));
+    let r = Arc::clone(&ran);
+    let dropped = Arc::new(());
+    let d = Arc::clone(&dropped);
+    let victim = exec
+        .submit(move || {
+            let _keep = d;
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    assert!(victim.cancel());
+    assert_eq!(Arc::strong_count(&dropped), 1, "closure dropped by cancel");
+    assert!(!victim.cancel(), "second cancel is a no-op");
+    assert!(victim.is_ready());
+    {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds = [PollFd::new(victim.fd().unwrap(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::ZERO).unwrap(), 1);
+    }
+    // A running job cannot be cancelled.
+    assert!(!blocker.cancel());
+    tx.send(()).unwrap();
+    assert_eq!(blocker.wait(), Ok(()));
+    assert_eq!(victim.wait(), Err(Error::Cancelled));
+    exec.run(|| ()).unwrap(); // the cancelled entry has passed through the queue
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    // A finished job cannot be cancelled.
+    let done = exec.submit(|| 3).unwrap();
+    while !done.is_ready() {
+        std::thread::yield_now();
+    }
+    assert!(!done.cancel());
+    assert_eq!(done.wait(), Ok(3));
+}
+
+#[test]
+fn dropped_tickets_detach_their_jobs() {
+    let exec = PinnedExecutor::new("detach").unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..100 {
+        let r = Arc::clone(&ran);
+        drop(exec.submit(move || r.fetch_add(1, Ordering::SeqCst)).unwrap());
+    }
+    exec.run(|| ()).unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 100);
+}
+
+fn sigblk(tid: gobridge::ThreadId) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+    u64::from_str_radix(line.trim_start_matches("SigBlk:").trim(), 16).unwrap()
+}
+
+#[test]
+fn executor_thread_mask_is_read_back_from_proc() {
+    let exec = PinnedExecutor::new("mask-default").unwrap();
+    let blocked = sigblk(exec.tid());
+    // The caller's mask is empty in the test harness threads; the executor adds go_runtime().
+    let caller = sigblk(current_thread());
+    assert_eq!(blocked, caller | SignalSet::go_runtime().to_bits());
+    assert_ne!(blocked & SignalSet::go_runtime().to_bits(), 0);
+
+    let custom = SignalSet::from_signals([Signal::SIGUSR1, Signal::SIGUSR2]);
+    let exec = PinnedExecutor::builder().name("mask-custom").mask(custom).spawn().unwrap();
+    assert_eq!(sigblk(exec.tid()), caller | custom.to_bits());
+    // The caller's own mask is untouched by the spawn.
+    assert_eq!(sigblk(current_thread()), caller);
+
+    let refused = PinnedExecutor::builder().mask(SignalSet::empty().with(Signal::SIGSEGV)).spawn();
+    assert!(matches!(refused, Err(Error::Unblockable(Signal::SIGSEGV))));
+}
+
+#[test]
+fn stack_size_and_spin_are_configurable() {
+    let exec = PinnedExecutor::builder()
+        .name("big-stack")
+        .stack_size(8 << 20)
+        .spin(Duration::ZERO)
+        .spawn()
+        .unwrap();
+    // 4 MiB of stack use would overflow a small stack.
+    let n = exec
+        .run(|| {
+            let buf = [1u8; 4 << 20];
+            std::hint::black_box(&buf).iter().map(|&b| b as usize).sum::<usize>()
+        })
+        .unwrap();
+    assert_eq!(n, 4 << 20);
+    // Zero spin: every handoff parks, still correct.
+    for i in 0..100 {
+        assert_eq!(exec.run(|| i * 2).unwrap(), i * 2);
+    }
+}
+
+#[test]
+fn many_callers_share_one_executor_thread() {
+    let exec = PinnedExecutor::new("shared").unwrap();
+    let total = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..500 {
+                    let tid = exec.run(current_thread).unwrap();
+                    assert_eq!(tid, exec.tid());
+                    exec.run(|| total.fetch_add(1, Ordering::Relaxed)).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(total.load(Ordering::Relaxed), 2000);
+}
+
+#[test]
+fn pinned_state_with_an_rc() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    struct DropsOn(Arc<AtomicU32>);
+    impl Drop for DropsOn {
+        fn drop(&mut self) {
+            self.0.store(current_thread().as_raw() as u32, Ordering::SeqCst);
+        }
+    }
+    let dropped_on = Arc::new(AtomicU32::new(0));
+    let d = Arc::clone(&dropped_on);
+    let pinned =
+        Pinned::new("rc-state", move || (Rc::new(RefCell::new(Vec::new())), DropsOn(d))).unwrap();
+    let tid = pinned.executor().tid();
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let pinned = &pinned;
+            s.spawn(move || {
+                for i in 0..50u32 {
+                    pinned.with(|(rc, _)| rc.borrow_mut().push(t * 1000 + i)).unwrap();
+                }
+            });
+        }
+    });
+    let (len, strong) = pinned.with(|(rc, _)| (rc.borrow().len(), Rc::strong_count(rc))).unwrap();
+    assert_eq!((len, strong), (200, 1));
+    // A panic inside `with` leaves the state usable.
+    assert!(matches!(pinned.with(|_| panic!("in with")), Err::<(), _>(Error::Panicked(_))));
+    // Nested `with` is refused instead of aliasing `&mut S`.
+    let nested = pinned.with(|_| pinned.with(|_| ())).unwrap();
+    assert!(matches!(nested, Err(Error::InvalidArgument(_))));
+    assert_eq!(pinned.with(|(rc, _)| rc.borrow().len()).unwrap(), 200);
+    pinned.shutdown().unwrap();
+    assert_eq!(
+        dropped_on.load(Ordering::SeqCst),
+        tid.as_raw() as u32,
+        "state dropped on its thread"
+    );
+    assert_eq!(pinned.with(|_| ()), Err(Error::Shutdown));
+}
+
+#[test]
+fn pinned_init_panic_is_an_error() {
+    let r = Pinned::<u32>::new("bad-init", || panic!("no state"));
+    assert_eq!(r.err(), Some(Error::Panicked("no state".into())));
+}
+
+#[test]
+fn drop_shuts_down_and_fails_queued_jobs() {
+    let exec = PinnedExecutor::new("drop").unwrap();
+    let tid = exec.tid();
+    let (tx, rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let first = exec
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            let _ = rx.recv_timeout(Duration::from_millis(20));
+            1
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).unwrap();
+    let queued: Vec<_> = (0..10).map(|i| exec.submit(move || i).unwrap()).collect();
+    drop(tx);
+    drop(exec);
+    assert_eq!(first.wait(), Ok(1));
+    for t in queued {
+        assert_eq!(t.wait(), Err(Error::Shutdown));
+    }
+    assert!(!std::path::Path::new(&format!("/proc/self/task/{tid}")).exists());
+}
