@@ -150,7 +150,8 @@ fn sig_dfl_of_a_stop_signal_stops_the_process_after_our_action() {
     let status = waitpid(pid, Some(WaitPidFlag::WUNTRACED)).unwrap();
     assert_eq!(status, WaitStatus::Stopped(pid, Signal::SIGSTOP), "SIGTSTP's default: stop");
     nix::sys::signal::kill(pid, Signal::SIGKILL).unwrap();
-    assert_eq!(waitpid(pid, None).unwrap(), WaitStatus::Signaled(pid, Signal::SIGKILL, false));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert!(stdout.contains("gobridge action ran"), "our action did not run first: {stdout}");
