@@ -117,6 +117,12 @@ pub fn block(set: &SignalSet) -> Result<MaskGuard> {
 ///
 /// `!Send` and `!Sync`: a signal mask belongs to one thread, so the guard can only be dropped
 /// on the thread that created it.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// let guard = gobridge::sigmask::block(&gobridge::sigmask::SignalSet::go_runtime()).unwrap();
+/// send(guard); // error: `*const ()` cannot be sent between threads safely
+/// ```
 #[must_use = "the signals are unblocked again as soon as the guard is dropped"]
 #[derive(Debug)]
 pub struct MaskGuard {
