@@ -4,6 +4,11 @@
 //!   the set: no system call, target ≤ 0.05x of the raw pair);
 //! - `delivery/signal_hook_pipe` (signal-hook's `low_level::pipe`: raise → read one byte) vs
 //!   `delivery/signal_pipe` (raise → `SignalPipe::recv`, target ≤ 1.1x).
+//!
+//! Criterion measures each function in turn, so on a loaded machine the load can change
+//! between a baseline and its subject. Each group therefore also prints a *paired* ratio:
+//! subject and baseline run in alternating rounds and the medians of the per-round times are
+//! compared, so both see the same machine.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gobridge::sigmask::{self, SignalSet};
@@ -12,17 +17,62 @@ use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, 
 use std::hint::black_box;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
+use std::time::Instant;
+
+/// Runs `baseline` and `subject` `iters` times each, alternately for `rounds` rounds, and
+/// prints the median per-call times and their ratio.
+fn paired(
+    name: &str,
+    rounds: usize,
+    iters: u32,
+    mut baseline: impl FnMut(),
+    mut subject: impl FnMut(),
+) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / f64::from(iters)
+    };
+    let (mut base, mut subj) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        base.push(time(&mut baseline));
+        subj.push(time(&mut subject));
+    }
+    base.sort_by(f64::total_cmp);
+    subj.sort_by(f64::total_cmp);
+    let (b, s) = (base[rounds / 2], subj[rounds / 2]);
+    println!("paired {name}: baseline {b:.1} ns, subject {s:.1} ns, ratio {:.3}", s / b);
+}
+
+fn raw_pair(set: &SignalSet) {
+    let mut old = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(set.as_sigset()), Some(&mut old)).unwrap();
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+}
 
 fn masks(c: &mut Criterion) {
     let set = SignalSet::go_runtime();
+    paired(
+        "mask guard / raw pair",
+        201,
+        1000,
+        || raw_pair(&set),
+        || drop(black_box(sigmask::block(&set).unwrap())),
+    );
+    {
+        let _outer = sigmask::block(&set).unwrap();
+        paired(
+            "mask nested no-op guard / raw pair",
+            201,
+            1000,
+            || raw_pair(&set),
+            || drop(black_box(sigmask::block(&set).unwrap())),
+        );
+    }
     let mut group = c.benchmark_group("mask");
-    group.bench_function("raw_pair", |b| {
-        b.iter(|| {
-            let mut old = SigSet::empty();
-            pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(set.as_sigset()), Some(&mut old)).unwrap();
-            pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
-        })
-    });
+    group.bench_function("raw_pair", |b| b.iter(|| raw_pair(&set)));
     group.bench_function("guard", |b| b.iter(|| drop(black_box(sigmask::block(&set).unwrap()))));
     group.bench_function("nested_noop_guard", |b| {
         let _outer = sigmask::block(&set).unwrap();
@@ -41,23 +91,27 @@ fn delivery(c: &mut Criterion) {
 
     let (mut read, write) = UnixStream::pair().unwrap();
     let id = signal_hook::low_level::pipe::register(libc::SIGUSR2, write).unwrap();
-    group.bench_function("signal_hook_pipe", |b| {
-        let mut byte = [0u8; 1];
-        b.iter(|| {
-            raise(Signal::SIGUSR2).unwrap();
-            read.read_exact(&mut byte).unwrap();
-        })
-    });
-    signal_hook::low_level::unregister(id);
-
     let pipe = SignalPipe::new(&SignalSet::from_signals([Signal::SIGUSR1])).unwrap();
-    group.bench_function("signal_pipe", |b| {
-        b.iter(|| {
-            raise(Signal::SIGUSR1).unwrap();
-            black_box(pipe.recv().unwrap());
-        })
-    });
+    let mut byte = [0u8; 1];
+    let mut signal_hook_round_trip = || {
+        raise(Signal::SIGUSR2).unwrap();
+        read.read_exact(&mut byte).unwrap();
+    };
+    let signal_pipe_round_trip = || {
+        raise(Signal::SIGUSR1).unwrap();
+        black_box(pipe.recv().unwrap());
+    };
+    paired(
+        "delivery SignalPipe / signal-hook pipe",
+        101,
+        200,
+        &mut signal_hook_round_trip,
+        signal_pipe_round_trip,
+    );
+    group.bench_function("signal_hook_pipe", |b| b.iter(&mut signal_hook_round_trip));
+    group.bench_function("signal_pipe", |b| b.iter(signal_pipe_round_trip));
     group.finish();
+    signal_hook::low_level::unregister(id);
 }
 
 criterion_group!(benches, masks, delivery);

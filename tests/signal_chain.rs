@@ -103,8 +103,8 @@ fn sig_dfl_of_ignored_by_default_signals_does_nothing() {
 
 #[test]
 fn sig_dfl_of_a_terminating_signal_still_terminates_after_our_action() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return; // the child runs `child_terminating_signal` only
+    if std::env::var_os(CHILD_ENV).is_some() || std::env::var_os(STOP_CHILD_ENV).is_some() {
+        return; // a child runs its `child_*` test only
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_terminating_signal", "--nocapture", "--test-threads=1"])
@@ -128,4 +128,44 @@ fn child_terminating_signal() {
     signal::install(Signal::SIGTERM, Action::WriteMessage(1, b"\ngobridge action ran\n")).unwrap();
     raise(Signal::SIGTERM).unwrap();
     println!("survived");
+}
+
+const STOP_CHILD_ENV: &str = "GOBRIDGE_SIGNAL_CHAIN_STOP_CHILD";
+
+#[test]
+fn sig_dfl_of_a_stop_signal_stops_the_process_after_our_action() {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::Pid;
+    use std::io::Read;
+    if std::env::var_os(CHILD_ENV).is_some() || std::env::var_os(STOP_CHILD_ENV).is_some() {
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_stop_signal", "--nocapture", "--test-threads=1"])
+        .env(STOP_CHILD_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    let status = waitpid(pid, Some(WaitPidFlag::WUNTRACED)).unwrap();
+    assert_eq!(status, WaitStatus::Stopped(pid, Signal::SIGSTOP), "SIGTSTP's default: stop");
+    nix::sys::signal::kill(pid, Signal::SIGKILL).unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(stdout.contains("gobridge action ran"), "our action did not run first: {stdout}");
+}
+
+/// Child half of the test above.
+#[test]
+fn child_stop_signal() {
+    if std::env::var_os(STOP_CHILD_ENV).is_none() {
+        return;
+    }
+    set(Signal::SIGTSTP, SigHandler::SigDfl, SaFlags::empty());
+    signal::install(Signal::SIGTSTP, Action::WriteMessage(1, b"\ngobridge action ran\n")).unwrap();
+    raise(Signal::SIGTSTP).unwrap();
+    // Only reached if the parent continues us (it kills us instead).
+    println!("continued");
 }

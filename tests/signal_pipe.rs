@@ -87,3 +87,11 @@ fn drop_restores_the_previous_disposition() {
     assert_eq!(after, before);
     assert!(SignalPipe::new(&SignalSet::empty()).is_err());
 }
+
+#[test]
+fn pipe_and_ids_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<SignalPipe>();
+    send_sync::<gobridge::signal::ActionId>();
+    send_sync::<gobridge::signal::Action>();
+}

@@ -15,8 +15,9 @@ use std::time::Duration;
 /// 1. Block the Go runtime's asynchronous signals for the duration of the call —
 ///    [`with_blocked`](super::with_blocked)`(&SignalSet::go_runtime(), ..)` — so EINTR cannot
 ///    happen at all (allowed on a Go thread because the mask is restored before the cgo call
-///    returns). The runtime loses nothing: preemption requests are retried, and a profiling
-///    tick is delivered to another thread or counted when the mask is lifted.
+///    returns). A signal that arrives meanwhile stays pending and is delivered when the mask is
+///    restored; the runtime tolerates that (a preemption request is simply retried later, a
+///    profiling sample arrives late).
 /// 2. Otherwise retry with the remaining time (`nanosleep`'s `rem`, or a deadline you recompute),
 ///    as [`sleep_interruptible`] does.
 /// 3. Use `retry_eintr` for calls without timeouts.

@@ -67,6 +67,12 @@
 //!   merge into one, before any handler runs.
 //! - Actions on synchronous signals (SIGSEGV, …) run before Go turns the fault into a panic;
 //!   that works, but is rarely what you want.
+//! - In a child after `fork()` without `exec`, an uninstall can wait forever if another thread
+//!   of the parent was inside the handler at the moment of the fork (its in-flight count was
+//!   copied, the thread was not).
+//! - The previous disposition is restored through the C library's `sigaction`, which installs
+//!   its own signal-return trampoline (SA_RESTORER); a handler installed with a raw
+//!   `rt_sigaction` and a private restorer gets the C library's back — equivalent in practice.
 //!
 //! # Example
 //! ```
@@ -88,6 +94,9 @@
 //! signal::uninstall(flag)?;
 //! # Ok::<(), gobridge::Error>(())
 //! ```
+
+// Under `--cfg loom` only the table (and its model) is built.
+#![cfg_attr(loom, allow(dead_code))]
 
 mod action;
 mod table;

@@ -131,8 +131,10 @@ impl SignalPipe {
         Ok(Some(signal))
     }
 
-    /// The read end of the pipe: readable whenever a signal is pending. Only poll it; reading
-    /// from it directly loses nothing (counts are kept separately) but may delay wake-ups.
+    /// The read end of the pipe: readable whenever a signal is pending. Poll it, then call
+    /// [`try_recv`](Self::try_recv). Its bytes are only wake-ups (the signal number, or `0`
+    /// when `try_recv` re-arms the fd because more signals wait); reading it directly loses no
+    /// signal (counts are kept separately) but can leave pending signals without a wake-up.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.read.as_fd()
     }
