@@ -193,3 +193,38 @@ fn panicking_drop_of_an_object_does_not_break_the_table() {
     assert!(t.contains(other));
     t.remove(other).unwrap().0.store(false, Ordering::SeqCst); // defused: dropped quietly
 }
+
+#[test]
+fn racing_get_and_remove_drop_every_object_exactly_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let t = Arc::new(HandleTable::new(kind::USER_MIN));
+    const N: usize = 2000;
+    let handles: Vec<_> = (0..N).map(|_| t.insert(Counted(Arc::clone(&drops))).unwrap()).collect();
+    let handles = Arc::new(handles);
+    let barrier = Arc::new(Barrier::new(6));
+    let threads: Vec<_> = (0..6)
+        .map(|id| {
+            let (t, handles, barrier) =
+                (Arc::clone(&t), Arc::clone(&handles), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut removed = 0;
+                for (i, h) in handles.iter().enumerate() {
+                    if id < 3 {
+                        // Readers: an object they get stays valid while they hold it.
+                        if let Ok(obj) = t.get(*h) {
+                            std::hint::black_box(&*obj); // touch it: it cannot be freed yet
+                        }
+                    } else if (i + id) % 3 == 0 || id == 5 {
+                        removed += usize::from(t.remove(*h).is_ok());
+                    }
+                }
+                removed
+            })
+        })
+        .collect();
+    let removed: usize = threads.into_iter().map(|j| j.join().unwrap()).sum();
+    assert_eq!(removed, N, "every handle removed exactly once");
+    assert!(t.is_empty());
+    assert_eq!(drops.load(Ordering::SeqCst), N, "every object dropped exactly once");
+}
