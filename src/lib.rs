@@ -134,7 +134,6 @@
 //! C ABI. Every block carries a `// SAFETY:` comment naming each invariant it relies on
 //! (`clippy::undocumented_unsafe_blocks` is denied, and so is `unsafe_op_in_unsafe_fn`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![allow(dead_code, unused_imports)] // skeleton: removed once every module is written
 
 pub mod buffer;
 pub mod executor;

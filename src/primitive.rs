@@ -5,7 +5,7 @@
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
             AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
@@ -15,7 +15,7 @@ pub(crate) mod sync {
 
 #[cfg(loom)]
 pub(crate) mod sync {
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
             AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,

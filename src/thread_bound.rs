@@ -1,56 +1,5 @@
-//! [`ThreadBound<T>`]: a value usable only on the OS thread that created it.
-//!
-//! # Why
-//!
-//! Go holds native objects behind handles, and the goroutine that calls back with a handle may
-//! be on any OS thread. A value that is tied to its thread (an `Rc`, a `RefCell` shared with
-//! thread-locals, a handle into a thread-affine C library) must then be *carried* anywhere but
-//! *touched* only at home. `ThreadBound<T>` is that wrapper: it is `Send + Sync`, so it can sit
-//! in a handle table, and every access checks the calling thread and returns
-//! [`Error::WrongThread`] (with both thread ids) instead of panicking or racing.
-//!
-//! # Anatomy
-//!
-//! - [`new`](ThreadBound::new) records the creating thread: its kernel tid (for reporting) and
-//!   a process-unique thread token (for checking: kernel tids are reused after a thread exits,
-//!   tokens never are).
-//! - [`get`](ThreadBound::get), [`get_mut`](ThreadBound::get_mut) and
-//!   [`into_inner`](ThreadBound::into_inner) succeed on the owner thread only.
-//! - Dropping it on the owner thread drops `T` there. Dropping it anywhere else never runs
-//!   `T`'s destructor on that thread:
-//!   - if it was created on a [`PinnedExecutor`](crate::executor::PinnedExecutor) or
-//!     [`Pinned`](crate::executor::Pinned) thread, the value is **sent home**: queued to that
-//!     executor and dropped there, in order with its other jobs;
-//!   - otherwise, or if that executor has shut down, the value is **leaked** (its memory and
-//!     whatever it owns are never freed) and [`leaked_count`](ThreadBound::leaked_count) goes
-//!     up by one, so a test or a metrics endpoint can notice.
-//!
-//! # Example
-//!
-//! ```
-//! use gobridge::{Error, ThreadBound};
-//! use std::rc::Rc;
-//!
-//! let bound = ThreadBound::new(Rc::new(5));
-//! assert_eq!(**bound.get()?, 5);
-//! let bound = std::thread::scope(|s| {
-//!     s.spawn(|| {
-//!         assert!(matches!(bound.get(), Err(Error::WrongThread { .. })));
-//!         bound // moved across threads, never touched there
-//!     })
-//!     .join()
-//!     .unwrap()
-//! });
-//! assert_eq!(Rc::strong_count(bound.get()?), 1);
-//! # Ok::<(), gobridge::Error>(())
-//! ```
-//!
-//! # Limitations
-//!
-//! - `T: 'static`: a value sent home is dropped later, asynchronously, so it may not borrow.
-//! - A value created on a plain thread and dropped elsewhere is leaked, by design: the only
-//!   alternatives are running its destructor on the wrong thread or blocking the dropper.
-//! - The check costs a thread-local read per access.
+//! [`ThreadBound<T>`]: a value usable only on the OS thread that created it (documented on
+//! the type, which the crate root re-exports).
 
 use crate::executor::shared::{Shared, current_home};
 use crate::executor::slot::{Job, Link, drop_quietly};
@@ -85,7 +34,61 @@ fn thread_token() -> u64 {
         .unwrap_or_else(|_| NEXT_TOKEN.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A value usable only on the OS thread that created it. See the [module docs](self).
+/// A value usable only on the OS thread that created it.
+///
+/// # Why
+///
+/// Go holds native objects behind handles, and the goroutine that calls back with a handle may
+/// be on any OS thread. A value that is tied to its thread (an `Rc`, a `RefCell` shared with
+/// thread-locals, a handle into a thread-affine C library) must then be *carried* anywhere but
+/// *touched* only at home. `ThreadBound<T>` is that wrapper: it is `Send + Sync`, so it can sit
+/// in a handle table, and every access checks the calling thread and returns
+/// [`Error::WrongThread`] (with both thread ids) instead of panicking or racing.
+///
+/// # Anatomy
+///
+/// - [`new`](ThreadBound::new) records the creating thread: its kernel tid (for reporting) and
+///   a process-unique thread token (for checking: kernel tids are reused after a thread exits,
+///   tokens never are).
+/// - [`get`](ThreadBound::get), [`get_mut`](ThreadBound::get_mut) and
+///   [`into_inner`](ThreadBound::into_inner) succeed on the owner thread only.
+/// - Dropping it on the owner thread drops `T` there. Dropping it anywhere else never runs
+///   `T`'s destructor on that thread:
+///   - if it was created on a [`PinnedExecutor`](crate::executor::PinnedExecutor) or
+///     [`Pinned`](crate::executor::Pinned) thread, the value is **sent home**: queued to that
+///     executor and dropped there, in order with its other jobs;
+///   - otherwise, or if that executor has shut down, the value is **leaked** (its memory and
+///     whatever it owns are never freed) and [`leaked_count`](ThreadBound::leaked_count) goes
+///     up by one, so a test or a metrics endpoint can notice.
+///
+/// # Example
+///
+/// ```
+/// use gobridge::{Error, ThreadBound};
+/// use std::rc::Rc;
+///
+/// let bound = ThreadBound::new(Rc::new(5));
+/// assert_eq!(**bound.get()?, 5);
+/// let bound = std::thread::scope(|s| {
+///     s.spawn(|| {
+///         assert!(matches!(bound.get(), Err(Error::WrongThread { .. })));
+///         bound // moved across threads, never touched there
+///     })
+///     .join()
+///     .unwrap()
+/// });
+/// assert_eq!(Rc::strong_count(bound.get()?), 1);
+/// # Ok::<(), gobridge::Error>(())
+/// ```
+///
+/// # Limitations
+///
+/// - `T: 'static`: a value sent home is dropped later, asynchronously, so it may not borrow.
+/// - A value created on a plain thread and dropped elsewhere is leaked, by design: the only
+///   alternatives are running its destructor on the wrong thread or blocking the dropper.
+/// - The check costs a thread-local read per access.
+///
+/// # The bug it prevents
 ///
 /// A non-`Send` value inside a `ThreadBound` can go to another thread, but cannot be reached
 /// there without the check:

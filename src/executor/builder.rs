@@ -110,10 +110,6 @@ impl ExecutorBuilder {
         Ok(Pinned::from_parts(exec, state))
     }
 
-    pub(crate) fn spin_window(&self) -> Duration {
-        self.spin
-    }
-
     fn spawn_with_state<S, I>(self, init: I) -> Result<(PinnedExecutor, StatePtr<S>)>
     where
         I: FnOnce() -> S + Send + 'static,
