@@ -56,7 +56,7 @@ fn a_value_is_refused_to_a_new_thread_that_reuses_nothing_of_the_owner() {
     // hands out the same tid again.
     let bound = std::thread::spawn(|| ThreadBound::new(5u8)).join().unwrap();
     for _ in 0..16 {
-        let r = std::thread::scope(|s| s.spawn(|| bound.get().map(|v| *v)).join().unwrap());
+        let r = std::thread::scope(|s| s.spawn(|| bound.get().copied()).join().unwrap());
         assert!(matches!(r, Err(Error::WrongThread { .. })), "{r:?}");
     }
     let _guard = LEAK_COUNTER.lock().unwrap();
