@@ -8,7 +8,15 @@
 //!   submitting threads (each submits batches of 32 and waits for them).
 //! - `spin_window/*`: `run` round trip after the caller was busy elsewhere for a gap, for
 //!   several spin windows: shows which window keeps the executor awake across which gap.
+//!
+//! `round_trip` also prints *paired* ratios (see `common/mod.rs`) of `executor_run` against
+//! each baseline: alternating rounds in one run, medians compared. The floor's worker spins
+//! only during its own rounds (it parks during the subject's), so on a 2-core machine the
+//! two never fight three spinning threads over two cores.
 
+mod common;
+
+use common::paired;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gobridge::executor::{PinnedExecutor, PinnedPool};
 use std::hint::black_box;
@@ -17,10 +25,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Two threads ping-ponging through two atomics, both spinning: the floor of any handoff.
+/// Its worker can be paused (parked) so that it does not spin while something else is timed.
 struct Floor {
     req: Arc<AtomicU64>,
     resp: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+    is_paused: bool,
     seq: u64,
     worker: Option<std::thread::JoinHandle<()>>,
 }
@@ -30,7 +41,9 @@ impl Floor {
         let req = Arc::new(AtomicU64::new(0));
         let resp = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (q, r, s) = (Arc::clone(&req), Arc::clone(&resp), Arc::clone(&stop));
+        let paused = Arc::new(AtomicBool::new(false));
+        let (q, r, s, p) =
+            (Arc::clone(&req), Arc::clone(&resp), Arc::clone(&stop), Arc::clone(&paused));
         let worker = std::thread::spawn(move || {
             let mut last = 0;
             loop {
@@ -40,15 +53,33 @@ impl Floor {
                     r.store(v, Ordering::Release);
                 } else if s.load(Ordering::Relaxed) {
                     break;
+                } else if p.load(Ordering::Relaxed) {
+                    std::thread::park(); // unpark's token makes a lost wake-up impossible
                 } else {
                     std::hint::spin_loop();
                 }
             }
         });
-        Floor { req, resp, stop, seq: 0, worker: Some(worker) }
+        Floor { req, resp, stop, paused, is_paused: false, seq: 0, worker: Some(worker) }
+    }
+
+    fn pause(&mut self) {
+        if !self.is_paused {
+            self.is_paused = true;
+            self.paused.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn resume(&mut self) {
+        if self.is_paused {
+            self.is_paused = false;
+            self.paused.store(false, Ordering::Relaxed);
+            self.worker.as_ref().unwrap().thread().unpark();
+        }
     }
 
     fn round_trip(&mut self) {
+        self.resume();
         self.seq += 1;
         self.req.store(self.seq, Ordering::Release);
         while self.resp.load(Ordering::Acquire) != self.seq {
@@ -60,13 +91,79 @@ impl Floor {
 impl Drop for Floor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.resume();
         if let Some(w) = self.worker.take() {
             w.join().unwrap();
         }
     }
 }
 
+/// A request/reply worker thread behind a pair of channels of either kind.
+macro_rules! echo_worker {
+    ($req_rx:expr, $resp_tx:expr) => {{
+        let (req_rx, resp_tx) = ($req_rx, $resp_tx);
+        std::thread::spawn(move || {
+            while req_rx.recv().is_ok() {
+                resp_tx.send(()).unwrap();
+            }
+        })
+    }};
+}
+
+fn paired_round_trips() {
+    const ROUNDS: usize = 101;
+    const ITERS: u32 = 5_000;
+    let exec = PinnedExecutor::new("bench-paired").unwrap();
+    let run = || exec.run(|| black_box(())).unwrap();
+
+    let floor = std::cell::RefCell::new(Floor::new());
+    paired(
+        "round_trip executor_run / floor_atomic_spin",
+        ROUNDS,
+        ITERS,
+        || floor.borrow_mut().round_trip(),
+        || {
+            floor.borrow_mut().pause();
+            run()
+        },
+    );
+    drop(floor);
+
+    let (req_tx, req_rx) = crossbeam_channel::bounded::<()>(1);
+    let (resp_tx, resp_rx) = crossbeam_channel::bounded::<()>(1);
+    let worker = echo_worker!(req_rx, resp_tx);
+    paired(
+        "round_trip executor_run / crossbeam_channel",
+        ROUNDS,
+        ITERS / 10,
+        || {
+            req_tx.send(()).unwrap();
+            resp_rx.recv().unwrap()
+        },
+        run,
+    );
+    drop(req_tx);
+    worker.join().unwrap();
+
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
+    let (resp_tx, resp_rx) = std::sync::mpsc::channel::<()>();
+    let worker = echo_worker!(req_rx, resp_tx);
+    paired(
+        "round_trip executor_run / std_mpsc",
+        ROUNDS,
+        ITERS / 10,
+        || {
+            req_tx.send(()).unwrap();
+            resp_rx.recv().unwrap()
+        },
+        run,
+    );
+    drop(req_tx);
+    worker.join().unwrap();
+}
+
 fn round_trip(c: &mut Criterion) {
+    paired_round_trips();
     let mut g = c.benchmark_group("round_trip");
 
     let mut floor = Floor::new();
@@ -83,11 +180,7 @@ fn round_trip(c: &mut Criterion) {
     {
         let (req_tx, req_rx) = crossbeam_channel::bounded::<()>(1);
         let (resp_tx, resp_rx) = crossbeam_channel::bounded::<()>(1);
-        let worker = std::thread::spawn(move || {
-            while req_rx.recv().is_ok() {
-                resp_tx.send(()).unwrap();
-            }
-        });
+        let worker = echo_worker!(req_rx, resp_tx);
         g.bench_function("crossbeam_channel", |b| {
             b.iter(|| {
                 req_tx.send(()).unwrap();
@@ -101,11 +194,7 @@ fn round_trip(c: &mut Criterion) {
     {
         let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
         let (resp_tx, resp_rx) = std::sync::mpsc::channel::<()>();
-        let worker = std::thread::spawn(move || {
-            while req_rx.recv().is_ok() {
-                resp_tx.send(()).unwrap();
-            }
-        });
+        let worker = echo_worker!(req_rx, resp_tx);
         g.bench_function("std_mpsc", |b| {
             b.iter(|| {
                 req_tx.send(()).unwrap();

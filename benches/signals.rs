@@ -5,11 +5,12 @@
 //! - `delivery/signal_hook_pipe` (signal-hook's `low_level::pipe`: raise → read one byte) vs
 //!   `delivery/signal_pipe` (raise → `SignalPipe::recv`, target ≤ 1.1x).
 //!
-//! Criterion measures each function in turn, so on a loaded machine the load can change
-//! between a baseline and its subject. Each group therefore also prints a *paired* ratio:
-//! subject and baseline run in alternating rounds and the medians of the per-round times are
-//! compared, so both see the same machine.
+//! Each group also prints a *paired* ratio (see `common/mod.rs`): subject and baseline in
+//! alternating rounds, medians compared, so both see the same machine load.
 
+mod common;
+
+use common::paired;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gobridge::sigmask::{self, SignalSet};
 use gobridge::signal::SignalPipe;
@@ -17,34 +18,6 @@ use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, 
 use std::hint::black_box;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::time::Instant;
-
-/// Runs `baseline` and `subject` `iters` times each, alternately for `rounds` rounds, and
-/// prints the median per-call times and their ratio.
-fn paired(
-    name: &str,
-    rounds: usize,
-    iters: u32,
-    mut baseline: impl FnMut(),
-    mut subject: impl FnMut(),
-) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            f();
-        }
-        start.elapsed().as_secs_f64() * 1e9 / f64::from(iters)
-    };
-    let (mut base, mut subj) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        base.push(time(&mut baseline));
-        subj.push(time(&mut subject));
-    }
-    base.sort_by(f64::total_cmp);
-    subj.sort_by(f64::total_cmp);
-    let (b, s) = (base[rounds / 2], subj[rounds / 2]);
-    println!("paired {name}: baseline {b:.1} ns, subject {s:.1} ns, ratio {:.3}", s / b);
-}
 
 fn raw_pair(set: &SignalSet) {
     let mut old = SigSet::empty();

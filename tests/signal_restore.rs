@@ -85,10 +85,19 @@ fn a_replaced_handler_is_detected_and_left_in_place() {
     );
     assert_eq!(signal::uninstall(first).unwrap_err(), Error::HandlerReplaced(Signal::SIGALRM));
     assert_eq!(raw(Signal::SIGALRM), theirs, "their handler is not overwritten");
-    // The signal is usable again: a fresh install chains to the intruder.
+    // Installing over the intruder is refused: it may chain back to ours (replacing handlers
+    // usually do), and chaining to it would then recurse (tests/signal_reinstall.rs).
+    assert_eq!(
+        signal::install(Signal::SIGALRM, Action::SetFlag(&F)).unwrap_err(),
+        Error::HandlerReplaced(Signal::SIGALRM)
+    );
+    assert_eq!(raw(Signal::SIGALRM), theirs, "their handler is not overwritten");
+    // Once the intruder is gone (SIG_IGN chains nowhere), the signal is usable afresh.
+    set(Signal::SIGALRM, SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    let ignored = raw(Signal::SIGALRM);
     let again = signal::install(Signal::SIGALRM, Action::SetFlag(&F)).unwrap();
     signal::uninstall(again).unwrap();
-    assert_eq!(raw(Signal::SIGALRM), theirs);
+    assert_eq!(raw(Signal::SIGALRM), ignored);
 }
 
 #[test]

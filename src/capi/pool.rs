@@ -13,8 +13,8 @@ use crate::{Error, Result};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::ffi::c_void;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 /// One finished pool job, as `gobridge_pool_take_completions` reports it.
@@ -42,7 +42,11 @@ struct CPool {
     pool: PinnedPool,
     completions: Arc<Completions>,
     next_job: AtomicU64,
-    shut_down: AtomicBool,
+    /// False once shutdown began. Submitters hold the read lock across `pool.submit`, and
+    /// shutdown flips it under the write lock *before* closing the executors, so a submission
+    /// that saw `true` is never refused: a job id is handed out exactly when its job was
+    /// accepted, and then it gets exactly one completion.
+    accepting: RwLock<bool>,
 }
 
 /// The completion queue and its eventfd (non-blocking, counter mode).
@@ -101,21 +105,28 @@ impl CPool {
     /// Queues `work` as a new job and returns its id. Every accepted job produces exactly one
     /// completion.
     fn submit(&self, work: impl FnOnce() + Send + 'static) -> Result<u64> {
-        if self.shut_down.load(Ordering::Acquire) {
+        let accepting = self.accepting.read().unwrap_or_else(PoisonError::into_inner);
+        if !*accepting {
             return Err(Error::Shutdown);
         }
         let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
         let guard = JobGuard { completions: Arc::clone(&self.completions), job, done: false };
         // The ticket is dropped at once: that detaches the job, which still runs (its
-        // completion goes through the queue instead).
-        let ticket = self.pool.submit(move || {
-            work();
-            guard.finish();
-        });
-        match ticket {
-            Ok(_) => Ok(job),
-            Err(e) => Err(e), // the guard already reported the job as shut down
-        }
+        // completion goes through the queue instead). No refusal is possible while we hold
+        // `accepting` (see the field), so the guard never reports an id we did not return.
+        self.pool
+            .submit(move || {
+                work();
+                guard.finish();
+            })
+            .map(|_detached| job)
+    }
+
+    /// Refuses new submissions from now on, then shuts the executors down (queued jobs complete
+    /// with `Shutdown`, running ones finish, threads are joined).
+    fn shutdown(&self) -> Result<()> {
+        *self.accepting.write().unwrap_or_else(PoisonError::into_inner) = false;
+        self.pool.shutdown()
     }
 }
 
@@ -145,7 +156,7 @@ pub unsafe extern "C" fn gobridge_pool_new(
             pool,
             completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
             next_job: AtomicU64::new(0),
-            shut_down: AtomicBool::new(false),
+            accepting: RwLock::new(true),
         })?;
         // SAFETY:
         // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
@@ -318,11 +329,7 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> {
-        let p = pool(pool_handle)?;
-        p.shut_down.store(true, Ordering::Release);
-        p.pool.shutdown()
-    };
+    let body = || -> Result<()> { pool(pool_handle)?.shutdown() };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
     unsafe { ffi::call(status, body) }
@@ -339,11 +346,7 @@ pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut S
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_pool_close(pool_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> {
-        let p = POOLS.remove(Handle::from_raw(pool_handle))?;
-        p.shut_down.store(true, Ordering::Release);
-        p.pool.shutdown()
-    };
+    let body = || -> Result<()> { POOLS.remove(Handle::from_raw(pool_handle))?.shutdown() };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
     unsafe { ffi::call(status, body) }

@@ -150,7 +150,9 @@ impl<R> Slot<R> {
         // Dekker with `wait`/`fd`: our READY store, then their interest; a SeqCst fence on each
         // side between the write and the read means at least one side sees the other's write.
         fence(Ordering::SeqCst);
-        let interest = self.interest.load(Ordering::Relaxed);
+        // Acquire pairs with `fd`'s Release `fetch_or(FD)`: seeing FD makes the eventfd it stored
+        // in `self.fd` visible here (a Relaxed load could see FD and still read an empty cell).
+        let interest = self.interest.load(Ordering::Acquire);
         if interest & FD != 0 {
             if let Some(fd) = self.fd.get() {
                 // A full counter (EAGAIN) is still readable; nothing else can fail here.

@@ -70,6 +70,12 @@
 //! - In a child after `fork()` without `exec`, an uninstall can wait forever if another thread
 //!   of the parent was inside the handler at the moment of the fork (its in-flight count was
 //!   copied, the thread was not).
+//! - When someone replaces gobridge's handler, gobridge never installs over theirs: their
+//!   handler may chain back to ours, and ours chaining to theirs would recurse until the
+//!   signal stack overflows. [`install`] returns [`Error::HandlerReplaced`](crate::Error) for
+//!   that signal until gobridge's handler is back (theirs restored what it replaced) or the
+//!   disposition is SIG_DFL/SIG_IGN. Meanwhile ours, if theirs chains to it, still chains on
+//!   to the disposition it replaced (Go's).
 //! - The previous disposition is restored through the C library's `sigaction`, which installs
 //!   its own signal-return trampoline (SA_RESTORER); a handler installed with a raw
 //!   `rt_sigaction` and a private restorer gets the C library's back — equivalent in practice.

@@ -29,6 +29,10 @@ struct SignalState {
     /// Occupied slots.
     count: usize,
     /// The disposition our handler replaced, restored when the last action goes.
+    ///
+    /// Also kept while `count == 0` when that restore found our handler replaced by someone
+    /// else's (an *orphaned* handler): theirs may still chain to ours, which chains on to
+    /// this disposition, so installing again must not chain to theirs (see `install_payload`).
     saved: Option<libc::sigaction>,
     slots: [SlotState; SLOTS],
 }
@@ -111,7 +115,11 @@ fn index_of(signal: Signal) -> Result<usize> {
 /// - [`Error::InvalidArgument`] for SIGKILL or SIGSTOP.
 /// - [`Error::LimitExceeded`] when the signal already holds 16 actions.
 /// - [`Error::HandlerReplaced`] when gobridge's handler is supposed to be installed on the
-///   signal but someone replaced it (the action would never run).
+///   signal but someone replaced it (the action would never run). This includes a signal
+///   whose last [`uninstall`] reported `HandlerReplaced` and whose handler is still that
+///   replacement: it may chain back to gobridge's, so chaining to it would recurse. Install
+///   works again once gobridge's handler is back in place (the replacement restored what it
+///   replaced) or the disposition is SIG_DFL/SIG_IGN.
 /// - [`Error::Sys`] for a bad fd (`EBADF`) or a failing `sigaction`.
 ///
 /// ```
@@ -141,37 +149,64 @@ pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<Action
     let Some(slot) = state.slots.iter().position(|s| !s.occupied) else {
         return Err(Error::LimitExceeded("too many actions on one signal"));
     };
-    let first = state.count == 0;
-    if first {
-        let current = disposition::read(signal)?;
-        let previous = registry.intern(handler_of(&current));
-        TABLE.set_previous(index, previous);
-        TABLE.publish(index, slot, payload);
-        // SAFETY:
-        // - `ours()` installs `on_signal`, which only does async-signal-safe work (see
-        //   handler.rs) and is a `'static` function.
-        let replaced = match unsafe { disposition::swap(signal, &disposition::ours()) } {
-            Ok(replaced) => replaced,
-            Err(e) => {
-                TABLE.retire(index, slot);
-                return Err(e);
-            }
-        };
-        if replaced.sa_sigaction != current.sa_sigaction || replaced.sa_flags != current.sa_flags {
-            // Someone changed the disposition between our read and our swap: chain to what
-            // was really there (a handler that ran in between chained to `current`).
-            let previous = registry.intern(handler_of(&replaced));
-            TABLE.set_previous(index, previous);
+    let current = disposition::read(signal)?;
+    if state.count > 0 || state.saved.is_some() {
+        // Our handler is installed or, with no action left (`count == 0`, see
+        // `SignalState::saved`), orphaned: still reachable through the handler that replaced
+        // it, and still chaining on to `saved`.
+        if is_ours(&current) {
+            TABLE.publish(index, slot, payload);
+            return occupy(&mut registry, signal, index, slot);
         }
-        if let Some(state) = registry.signals.get_mut(index) {
-            state.saved = Some(replaced);
-        }
-    } else {
-        if !is_ours(&disposition::read(signal)?) {
+        // Chaining to the replacing handler could loop forever (theirs -> ours -> theirs ...)
+        // when it chains back to ours, as handlers that replaced ours do. Only an orphan
+        // replaced by SIG_DFL/SIG_IGN, which chain nowhere, may start afresh.
+        let nothing_chains_back = state.count == 0
+            && matches!(handler_of(&current), SigHandler::SigDfl | SigHandler::SigIgn);
+        if !nothing_chains_back {
             return Err(Error::HandlerReplaced(signal));
         }
-        TABLE.publish(index, slot, payload);
     }
+    install_first(&mut registry, signal, index, slot, payload, current)
+}
+
+/// The first action on a signal whose chain holds no handler of ours: chains to `current`
+/// (the disposition just read), installs ours and saves what it replaced.
+fn install_first(
+    registry: &mut Registry,
+    signal: Signal,
+    index: usize,
+    slot: usize,
+    payload: Payload,
+    current: libc::sigaction,
+) -> Result<ActionId> {
+    let previous = registry.intern(handler_of(&current));
+    TABLE.set_previous(index, previous);
+    TABLE.publish(index, slot, payload);
+    // SAFETY:
+    // - `ours()` installs `on_signal`, which only does async-signal-safe work (see
+    //   handler.rs) and is a `'static` function.
+    let replaced = match unsafe { disposition::swap(signal, &disposition::ours()) } {
+        Ok(replaced) => replaced,
+        Err(e) => {
+            TABLE.retire(index, slot);
+            return Err(e);
+        }
+    };
+    if replaced.sa_sigaction != current.sa_sigaction || replaced.sa_flags != current.sa_flags {
+        // Someone changed the disposition between our read and our swap: chain to what
+        // was really there (a handler that ran in between chained to `current`).
+        let previous = registry.intern(handler_of(&replaced));
+        TABLE.set_previous(index, previous);
+    }
+    if let Some(state) = registry.signals.get_mut(index) {
+        state.saved = Some(replaced);
+    }
+    occupy(registry, signal, index, slot)
+}
+
+/// Marks `slot` occupied and returns its id.
+fn occupy(registry: &mut Registry, signal: Signal, index: usize, slot: usize) -> Result<ActionId> {
     let Some(state) = registry.signals.get_mut(index) else {
         return Err(Error::InvalidArgument("signal number out of range"));
     };
@@ -193,7 +228,9 @@ pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<Action
 /// - [`Error::StaleHandle`] if `id` is not installed (already uninstalled, or forged).
 /// - [`Error::HandlerReplaced`] if this was the last action and someone else replaced
 ///   gobridge's handler meanwhile: their disposition is left in place (not overwritten with
-///   the one we saved); the action is removed all the same.
+///   the one we saved); the action is removed all the same. If their handler chains to
+///   gobridge's, gobridge's still runs (with no action) and chains on to the disposition it
+///   replaced, so nothing that was there before is lost.
 /// - [`Error::Sys`] if `sigaction` fails.
 pub fn uninstall(id: ActionId) -> Result<()> {
     let index = index_of(id.signal)?;
@@ -213,7 +250,9 @@ pub fn uninstall(id: ActionId) -> Result<()> {
     if state.count > 0 {
         return Ok(());
     }
-    let Some(saved) = state.saved.take() else { return Ok(()) };
+    let Some(saved) = state.saved else { return Ok(()) };
+    // On every early return below, `saved` stays recorded: our handler is still installed or
+    // still reachable through the handler that replaced it (orphaned).
     if !is_ours(&disposition::read(id.signal)?) {
         return Err(Error::HandlerReplaced(id.signal));
     }
@@ -228,5 +267,6 @@ pub fn uninstall(id: ActionId) -> Result<()> {
         unsafe { disposition::swap(id.signal, &replaced) }?;
         return Err(Error::HandlerReplaced(id.signal));
     }
+    state.saved = None;
     Ok(())
 }
