@@ -86,9 +86,12 @@ func TestUnlockedMigrationIsCaught(t *testing.T) {
 	// Bounded by iterations and a generous liveness limit, not by time assertions.
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; wrong < 50 && i < 1000000 && time.Now().Before(deadline); i++ {
-		err := tb.Check()
+		current, err := tb.check()
 		switch {
 		case err == nil:
+			if current != owner {
+				t.Fatalf("false nil: Check passed on thread %d, owner %d", current, owner)
+			}
 			right++
 		case errors.Is(err, ErrWrongThread):
 			var wt *WrongThreadError

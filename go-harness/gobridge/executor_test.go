@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func newExec(t testing.TB, name string) *Executor {
@@ -88,6 +89,44 @@ func TestExecutorDoWithCancellableContext(t *testing.T) {
 	}
 	if err := e.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A job that outlasts the short blocking wait is waited for in the netpoller, and a ctx
+// cancelled after the job started does not abandon it: Do returns once fn has finished.
+func TestExecutorLongJobWaitsInNetpollerAndStartedJobsFinish(t *testing.T) {
+	e := newExec(t, "gb-netpoll")
+	var netpoll atomic.Int64
+	testHookNetpollWait = func() { netpoll.Add(1) }
+	defer func() { testHookNetpollWait = nil }()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := e.Do(ctx, func() { time.Sleep(20 * time.Millisecond) }); err != nil {
+		t.Fatalf("long job: %v", err)
+	}
+	if netpoll.Load() != 1 {
+		t.Fatalf("a 20 ms job was not waited for in the netpoller (%d)", netpoll.Load())
+	}
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var finished atomic.Bool
+	res := make(chan error)
+	go func() {
+		res <- e.Do(ctx2, func() {
+			close(started)
+			time.Sleep(20 * time.Millisecond) // cancelled meanwhile
+			finished.Store(true)
+		})
+	}()
+	<-started
+	cancel2()
+	if err := <-res; err != nil {
+		t.Fatalf("Do of a job cancelled after it started: %v, want nil (it ran)", err)
+	}
+	if !finished.Load() {
+		t.Fatal("Do returned before the started job finished")
 	}
 }
 

@@ -40,17 +40,21 @@ func (t *ThreadBound) OwnerThreadID() int { return t.owner }
 // thread and a *WrongThreadError (matching ErrWrongThread, with both thread ids as Rust saw
 // them in the same cgo call) elsewhere.
 func (t *ThreadBound) Check() error {
-	r := C.gb_thread_bound_check_here(t.h)
-	current := int(r.value)
-	err := resultErr(r)
-	runtime.KeepAlive(t)
-	if err == nil {
-		return nil
-	}
-	if r.code == codeWrongThread {
-		return &WrongThreadError{Owner: t.owner, Current: current}
-	}
+	_, err := t.check()
 	return err
+}
+
+// check is Check plus the tid of the thread the check ran on, read inside the same cgo call
+// (so the tests can verify every nil against the thread it was given on).
+func (t *ThreadBound) check() (current int, err error) {
+	r := C.gb_thread_bound_check_here(t.h)
+	current = int(r.value)
+	err = resultErr(r)
+	runtime.KeepAlive(t)
+	if err != nil && r.code == codeWrongThread {
+		err = &WrongThreadError{Owner: t.owner, Current: current}
+	}
+	return current, err
 }
 
 // Close frees the Rust object (from any thread: freeing off the owner thread is defined by
