@@ -14,6 +14,16 @@ func BenchmarkCallBare(b *testing.B) {
 	}
 }
 
+// The same, into a Rust function that returns a value (cgo's call sequence for a function with
+// a result costs more than for a void one, whatever the callee does).
+func BenchmarkCallBareValue(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if bareValueNoop() == 0 {
+			b.Fatal("ABI version 0")
+		}
+	}
+}
+
 func BenchmarkCallGuarded(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := guardedNoop(); err != nil {

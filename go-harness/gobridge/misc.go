@@ -68,6 +68,11 @@ func signalBits(sigs []os.Signal) (uint64, error) {
 // bareNoop is a bare cgo call into a Rust no-op (no status, no guard): the benchmark baseline.
 func bareNoop() { C.gobridge_bench_noop() }
 
+// bareValueNoop is a bare cgo call into a Rust function that does nothing but return a
+// constant (gobridge_abi_version): the baseline with a result, which cgo's call sequence
+// handles at a cost of its own, beside the void one.
+func bareValueNoop() uint32 { return uint32(C.gobridge_abi_version()) }
+
 // guardedNoop is a gobridge call into a Rust no-op through the full boundary: status on the C
 // stack, ffi::call's panic guard, status write-back.
 func guardedNoop() error { return resultErr(C.gb_bench_noop_guarded()) }
