@@ -3,6 +3,9 @@ package gobridge
 import (
 	"errors"
 	"math/rand"
+	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -93,6 +96,53 @@ func TestBufferLifecycle(t *testing.T) {
 	if _, err := NewBuffer(-1); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("NewBuffer(-1): %v", err)
 	}
+}
+
+func init() {
+	childCases["buffer-go-pointer"] = func() error { return storeGoPointerInBuffer(false) }
+	childCases["buffer-pinned-go-pointer"] = func() error { return storeGoPointerInBuffer(true) }
+}
+
+// storeGoPointerInBuffer stores a pointer to Go memory into a Rust-owned Buffer, pinned first
+// or not. cgo's rules forbid keeping an unpinned Go pointer in non-Go memory (the GC can neither
+// see nor update it); GOEXPERIMENT=cgocheck2 checks every such store.
+func storeGoPointerInBuffer(pin bool) error {
+	b, err := NewBuffer(64)
+	if err != nil {
+		return err
+	}
+	defer b.Free()
+	target := new([16]byte)
+	var pinner runtime.Pinner
+	defer pinner.Unpin()
+	if pin {
+		pinner.Pin(target)
+	}
+	slot := (*unsafe.Pointer)(unsafe.Pointer(&b.Bytes()[0]))
+	storePointer(slot, unsafe.Pointer(target)) // unpinned, under cgocheck2: a fatal error
+	storePointer(slot, nil)                    // clear it before the pin ends
+	return nil
+}
+
+// storePointer is a pointer store the compiler cannot drop as dead (the next store overwrites
+// it) or see through.
+//
+//go:noinline
+func storePointer(slot *unsafe.Pointer, p unsafe.Pointer) { *slot = p }
+
+// Under GOEXPERIMENT=cgocheck2 (the Makefile's cgocheck2 pass sets GOBRIDGE_CGOCHECK2=1), a
+// Buffer is checked as the non-Go memory it is: storing an unpinned Go pointer in it kills
+// the process with cgocheck's error, and a pinned one is allowed. This also proves that the
+// pass really runs with the full checks on.
+func TestBufferGoPointerRulesUnderCgocheck2(t *testing.T) {
+	if os.Getenv("GOBRIDGE_CGOCHECK2") != "1" {
+		t.Skip("runs in the GOEXPERIMENT=cgocheck2 pass (make -C go-harness cgocheck2)")
+	}
+	out, err := runChildRaw("buffer-go-pointer")
+	if err == nil || !strings.Contains(out, "write of unpinned Go pointer") || !strings.Contains(out, "to non-Go memory") {
+		t.Fatalf("an unpinned Go pointer stored in a Rust buffer was not caught by cgocheck2 (%v):\n%s", err, out)
+	}
+	runChild(t, "buffer-pinned-go-pointer")
 }
 
 // Proof 5: random lengths and contents (run with -fuzz for a bounded time by the Makefile).
