@@ -182,13 +182,12 @@ extern "C" fn previous(_: libc::c_int) {
 #[test]
 fn a_signal_pipe_chains_to_the_handler_it_replaced() {
     let mut m = Msg::new();
+    // SAFETY: all-zero is a valid `struct sigaction` (empty mask), filled in below.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = previous as *const () as libc::sighandler_t;
+    sa.sa_flags = libc::SA_ONSTACK;
     // SAFETY: `previous` only touches an atomic; SA_ONSTACK as Go would require.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = previous as *const () as libc::sighandler_t;
-        sa.sa_flags = libc::SA_ONSTACK;
-        assert_eq!(libc::sigaction(libc::SIGWINCH, &sa, ptr::null_mut()), 0);
-    }
+    assert_eq!(unsafe { libc::sigaction(libc::SIGWINCH, &sa, ptr::null_mut()) }, 0);
     let mut pipe = 0u64;
     // SAFETY: `pipe` is valid for a write.
     assert_eq!(unsafe { gobridge_signal_pipe_new(bit(libc::SIGWINCH), &mut pipe, m.st()) }, 0);

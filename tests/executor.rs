@@ -187,6 +187,59 @@ fn shutdown_accounts_for_10000_jobs_from_8_submitters() {
 }
 
 #[test]
+fn shutdown_fails_10000_queued_jobs_from_8_submitters_and_runs_none() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 1250;
+    let exec = Arc::new(PinnedExecutor::new("full-queue").unwrap());
+    // A gate job holds the thread, so every later job stays queued.
+    let gate = Arc::new(Barrier::new(2));
+    let gate_job = {
+        let gate = Arc::clone(&gate);
+        exec.submit(move || {
+            gate.wait();
+            gate.wait();
+        })
+        .unwrap()
+    };
+    gate.wait(); // the gate job is running
+    let runs: Arc<Vec<AtomicU32>> =
+        Arc::new((0..THREADS * PER_THREAD).map(|_| AtomicU32::new(0)).collect());
+    let tickets: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (exec, runs) = (Arc::clone(&exec), Arc::clone(&runs));
+            std::thread::spawn(move || {
+                (0..PER_THREAD)
+                    .map(|i| {
+                        let (id, runs) = (t * PER_THREAD + i, Arc::clone(&runs));
+                        exec.submit(move || runs[id].fetch_add(1, Ordering::SeqCst)).unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(exec.load(), THREADS * PER_THREAD + 1, "all queued behind the gate");
+    let closer = {
+        let exec = Arc::clone(&exec);
+        std::thread::spawn(move || exec.shutdown())
+    };
+    while !exec.is_shutdown() {
+        std::thread::yield_now();
+    }
+    assert!(matches!(exec.submit(|| ()), Err(Error::Shutdown)));
+    gate.wait(); // let the running job finish; shutdown then fails the queue
+    closer.join().unwrap().unwrap();
+    gate_job.wait().unwrap();
+    let failed = tickets.into_iter().map(|t| t.wait()).collect::<Vec<_>>();
+    assert_eq!(failed.len(), THREADS * PER_THREAD);
+    assert!(failed.iter().all(|r| *r == Err(Error::Shutdown)), "a queued job did not fail");
+    assert!(runs.iter().all(|r| r.load(Ordering::SeqCst) == 0), "a failed job ran");
+    assert_eq!(exec.load(), 0);
+}
+
+#[test]
 fn shutdown_timeout_does_not_hang_on_a_stuck_job() {
     let exec = PinnedExecutor::new("stuck").unwrap();
     let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -206,6 +259,40 @@ fn shutdown_timeout_does_not_hang_on_a_stuck_job() {
     assert_eq!(stuck.wait(), Ok(()));
     assert_eq!(queued.wait(), Err(Error::Shutdown));
     exec.shutdown_timeout(GUARD).unwrap();
+}
+
+#[test]
+fn drop_after_a_timed_out_shutdown_does_not_wait_for_the_stuck_job_again() {
+    let exec = PinnedExecutor::new("stuck-drop").unwrap();
+    let tid = exec.tid();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel::<()>();
+    let _detached = exec
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            ran_tx.send(()).unwrap();
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).unwrap();
+    assert_eq!(exec.shutdown_timeout(Duration::from_millis(20)), Err(Error::Timeout));
+    // The drop returns although the job is still stuck (bounded by GUARD, a liveness limit).
+    let (dropped_tx, dropped_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        drop(exec);
+        dropped_tx.send(()).unwrap();
+    });
+    dropped_rx.recv_timeout(GUARD).expect("the drop waited for the stuck job");
+    // The detached thread finishes the job and exits by itself.
+    release_tx.send(()).unwrap();
+    ran_rx.recv_timeout(GUARD).unwrap();
+    let task = format!("/proc/self/task/{tid}");
+    let gone = (0..1000).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        !std::path::Path::new(&task).exists()
+    });
+    assert!(gone, "the detached executor thread never exited");
 }
 
 #[test]

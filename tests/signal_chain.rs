@@ -98,7 +98,9 @@ fn sig_dfl_of_ignored_by_default_signals_does_nothing() {
         raise(s).unwrap();
         signal::uninstall(id).unwrap();
     }
-    assert_eq!(OURS.load(SeqCst), 3);
+    // At least one per raise: the sibling tests' child processes may add SIGCHLDs of their own
+    // while ours is installed (all that matters is that each was observed and nothing died).
+    assert!(OURS.load(SeqCst) >= 3, "{}", OURS.load(SeqCst));
 }
 
 #[test]

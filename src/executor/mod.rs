@@ -36,7 +36,9 @@
 //!   lets the running job finish, fails every queued job with `Err(Shutdown)` and joins the
 //!   thread. Every job is run exactly once or reported as `Shutdown` (or `Cancelled`) to its
 //!   waiter — never lost, never run twice. A job that never returns blocks shutdown;
-//!   [`shutdown_timeout`](PinnedExecutor::shutdown_timeout) returns `Err(Timeout)` instead.
+//!   [`shutdown_timeout`](PinnedExecutor::shutdown_timeout) returns `Err(Timeout)` instead,
+//!   after which dropping the executor detaches its thread rather than wait again (the thread
+//!   exits by itself when the job returns).
 //! - On the executor's own thread, `run` runs inline, waiting on a ticket of a job that has
 //!   not started runs it inline, and `shutdown` closes the executor without waiting for itself.
 //!

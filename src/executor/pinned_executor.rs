@@ -7,6 +7,7 @@ use super::ticket::Ticket;
 use crate::{Error, Result, ThreadId, current_thread};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,8 @@ pub struct PinnedExecutor {
     tid: ThreadId,
     name: String,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// A `shutdown_timeout` gave up on a running job: the drop does not wait for it again.
+    gave_up: AtomicBool,
 }
 
 impl std::fmt::Debug for PinnedExecutor {
@@ -70,7 +73,13 @@ impl PinnedExecutor {
         thread: JoinHandle<()>,
         name: String,
     ) -> Self {
-        PinnedExecutor { shared, tid, name, thread: std::sync::Mutex::new(Some(thread)) }
+        PinnedExecutor {
+            shared,
+            tid,
+            name,
+            thread: std::sync::Mutex::new(Some(thread)),
+            gave_up: AtomicBool::new(false),
+        }
     }
 
     /// The kernel thread id (`gettid`) of the executor's thread.
@@ -180,6 +189,10 @@ impl PinnedExecutor {
     /// Like [`shutdown`](Self::shutdown), but gives up after `timeout`: `Err(Timeout)` if the
     /// running job has not returned by then. The executor stays closed; its thread exits (and
     /// fails the queued jobs) when that job returns, and a later `shutdown` can join it.
+    ///
+    /// Once this has timed out, dropping the executor does not wait for that job again: the
+    /// thread is detached and exits by itself when the job returns. (Without a timeout, the
+    /// drop waits as [`shutdown`](Self::shutdown) does.)
     pub fn shutdown_timeout(&self, timeout: Duration) -> Result<()> {
         self.shutdown_until(Some(Instant::now() + timeout))
     }
@@ -190,6 +203,7 @@ impl PinnedExecutor {
             return Ok(());
         }
         if !self.shared.wait_exited(deadline) {
+            self.gave_up.store(true, Ordering::Relaxed);
             return Err(Error::Timeout);
         }
         let handle = self.thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
@@ -213,8 +227,14 @@ impl PinnedExecutor {
 
 impl Drop for PinnedExecutor {
     /// Shuts down and joins the thread (see [`shutdown`](Self::shutdown)); on the executor's
-    /// own thread it only closes it, and the thread exits after the current job.
+    /// own thread it only closes it, and the thread exits after the current job. After a
+    /// [`shutdown_timeout`](Self::shutdown_timeout) that timed out it only closes it too, so
+    /// that a job that never returns cannot hang the drop: the thread is detached.
     fn drop(&mut self) {
+        if self.gave_up.load(Ordering::Relaxed) {
+            self.shared.close();
+            return;
+        }
         let _ = self.shutdown();
     }
 }
