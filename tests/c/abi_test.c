@@ -11,8 +11,11 @@
 #define _POSIX_C_SOURCE 200809L /* pthread barriers */
 #include "gobridge.h"
 
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -311,12 +314,187 @@ static void test_views(void) {
     CHECK(gobridge_fill(mut_null, 1, msg_init(&m)) == GOBRIDGE_E_INVALID_BUFFER);
 }
 
+/* ------------------------------------------------------------------- executors and tickets */
+
+typedef struct {
+    atomic_int calls;
+    atomic_int tid;
+} Probe;
+
+static void probe_cb(void *ctx) {
+    Probe *p = ctx;
+    atomic_store(&p->tid, gobridge_current_tid());
+    atomic_fetch_add(&p->calls, 1);
+}
+
+static int wait_readable(int fd) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    return poll(&pfd, 1, 10000) == 1 && (pfd.revents & POLLIN);
+}
+
+static void test_executors(void) {
+    Msg m;
+    uint64_t exec = 0;
+    const char *name = "c-exec";
+    CHECK(gobridge_executor_new((const uint8_t *)name, strlen(name), 0, 0, &exec, msg_init(&m)) ==
+          GOBRIDGE_OK);
+    CHECK(exec != 0);
+    int32_t tid = 0;
+    CHECK(gobridge_executor_tid(exec, &tid, NULL) == GOBRIDGE_OK);
+    CHECK(tid > 0 && tid != gobridge_current_tid());
+
+    Probe p = {0};
+    CHECK(gobridge_executor_run(exec, probe_cb, &p, msg_init(&m)) == GOBRIDGE_OK);
+    CHECK(atomic_load(&p.calls) == 1 && atomic_load(&p.tid) == tid);
+    CHECK(gobridge_executor_ping(exec, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_executor_run(exec, NULL, NULL, msg_init(&m)) == GOBRIDGE_E_INVALID_ARGUMENT);
+
+    /* submit, wait for the ticket's fd in poll(2), collect, free */
+    uint64_t ticket = 0;
+    CHECK(gobridge_executor_submit(exec, probe_cb, &p, &ticket, msg_init(&m)) == GOBRIDGE_OK);
+    int32_t fd = -1;
+    CHECK(gobridge_ticket_fd(ticket, &fd, NULL) == GOBRIDGE_OK);
+    CHECK(wait_readable(fd));
+    CHECK(gobridge_ticket_wait(ticket, -1, NULL) == GOBRIDGE_OK);
+    CHECK(atomic_load(&p.calls) == 2);
+    CHECK(gobridge_ticket_free(ticket, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_ticket_free(ticket, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+
+    /* a ticket left unfreed at close is still freed by the caller afterwards */
+    uint64_t late = 0;
+    CHECK(gobridge_executor_submit(exec, probe_cb, &p, &late, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_ticket_wait(late, -1, NULL) == GOBRIDGE_OK);
+
+    CHECK(gobridge_executor_close(exec, msg_init(&m)) == GOBRIDGE_OK);
+    CHECK(gobridge_executor_close(exec, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+    CHECK(m.st.msg_len > 0);
+    CHECK(gobridge_executor_run(exec, probe_cb, &p, NULL) == GOBRIDGE_E_STALE_HANDLE);
+    CHECK(gobridge_executor_ping(0, NULL) == GOBRIDGE_E_STALE_HANDLE);
+    CHECK(gobridge_ticket_wait(late, 0, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_ticket_free(late, NULL) == GOBRIDGE_OK);
+    CHECK(atomic_load(&p.calls) == 3);
+
+    /* refused input creates nothing */
+    uint64_t none = 0;
+    CHECK(gobridge_executor_new(NULL, 4, 0, 0, &none, msg_init(&m)) == GOBRIDGE_E_INVALID_ARGUMENT);
+    CHECK(gobridge_executor_new(NULL, 0, 0, (uint64_t)1 << (SIGSEGV - 1), &none, msg_init(&m)) ==
+          GOBRIDGE_E_UNBLOCKABLE);
+    CHECK(none == 0);
+}
+
+/* ------------------------------------------------------------------------------- pools */
+
+static void test_pools(void) {
+    Msg m;
+    uint64_t pool = 0;
+    CHECK(gobridge_pool_new(0, &pool, msg_init(&m)) == GOBRIDGE_E_INVALID_ARGUMENT);
+    CHECK(gobridge_pool_new(2, &pool, msg_init(&m)) == GOBRIDGE_OK);
+    Probe p = {0};
+    uint64_t ids[6];
+    for (int i = 0; i < 3; i++) {
+        CHECK(gobridge_pool_submit(pool, probe_cb, &p, &ids[i], NULL) == GOBRIDGE_OK);
+        CHECK(gobridge_pool_submit_sleep(pool, 100000, &ids[3 + i], NULL) == GOBRIDGE_OK);
+    }
+    int32_t fd = -1;
+    CHECK(gobridge_pool_fd(pool, &fd, NULL) == GOBRIDGE_OK);
+    size_t done = 0;
+    GobridgeCompletion out[4];
+    while (done < 6 && wait_readable(fd)) {
+        size_t n = 0;
+        CHECK(gobridge_pool_take_completions(pool, out, 4, &n, NULL) == GOBRIDGE_OK);
+        for (size_t i = 0; i < n; i++) CHECK(out[i].code == GOBRIDGE_OK);
+        done += n;
+    }
+    CHECK(done == 6);
+    CHECK(atomic_load(&p.calls) == 3);
+    CHECK(gobridge_pool_shutdown(pool, NULL) == GOBRIDGE_OK);
+    uint64_t job = 0;
+    CHECK(gobridge_pool_submit_sleep(pool, 1, &job, msg_init(&m)) == GOBRIDGE_E_SHUTDOWN);
+    CHECK(gobridge_pool_close(pool, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_pool_close(pool, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+}
+
+/* ----------------------------------------------------------------------- thread-bound */
+
+static void *check_elsewhere(void *arg) {
+    static Msg m;
+    uint64_t h = *(uint64_t *)arg;
+    int32_t rc = gobridge_thread_bound_check(h, msg_init(&m));
+    return (void *)(intptr_t)rc;
+}
+
+static void test_thread_bound(void) {
+    Msg m;
+    uint64_t h = 0;
+    CHECK(gobridge_thread_bound_new(&h, msg_init(&m)) == GOBRIDGE_OK);
+    int32_t owner = 0;
+    CHECK(gobridge_thread_bound_owner(h, &owner, NULL) == GOBRIDGE_OK);
+    CHECK(owner == gobridge_current_tid());
+    CHECK(gobridge_thread_bound_check(h, NULL) == GOBRIDGE_OK);
+    pthread_t t;
+    void *rc = NULL;
+    CHECK(pthread_create(&t, NULL, check_elsewhere, &h) == 0);
+    CHECK(pthread_join(t, &rc) == 0);
+    CHECK((intptr_t)rc == GOBRIDGE_E_WRONG_THREAD);
+    CHECK(gobridge_thread_bound_free(h, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_thread_bound_check(h, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+}
+
+/* ----------------------------------------------------------------- masks and signals */
+
+static void record_mask(void *ctx) {
+    sigset_t *out = ctx;
+    pthread_sigmask(SIG_BLOCK, NULL, out);
+}
+
+static void test_masks_and_signals(void) {
+    Msg m;
+    sigset_t before, inside, after;
+    pthread_sigmask(SIG_BLOCK, NULL, &before);
+    uint64_t set = (uint64_t)1 << (SIGPROF - 1) | (uint64_t)1 << (SIGURG - 1);
+    CHECK(gobridge_with_blocked(set, record_mask, &inside, msg_init(&m)) == GOBRIDGE_OK);
+    CHECK(sigismember(&inside, SIGPROF) == 1 && sigismember(&inside, SIGURG) == 1);
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    CHECK(sigismember(&after, SIGPROF) == sigismember(&before, SIGPROF));
+    CHECK(sigismember(&after, SIGURG) == sigismember(&before, SIGURG));
+    CHECK(gobridge_with_blocked((uint64_t)1 << (SIGBUS - 1), record_mask, &inside, msg_init(&m)) ==
+          GOBRIDGE_E_UNBLOCKABLE);
+    uint32_t eintr = 99;
+    CHECK(gobridge_sleep_interruptible(1000000, true, &eintr, NULL) == GOBRIDGE_OK);
+    CHECK(eintr == 0);
+
+    /* A signal pipe on SIGUSR2 (ignored first: chained to, the default would end us). */
+    signal(SIGUSR2, SIG_IGN);
+    uint64_t pipe_h = 0;
+    CHECK(gobridge_signal_pipe_new((uint64_t)1 << (SIGUSR2 - 1), &pipe_h, msg_init(&m)) ==
+          GOBRIDGE_OK);
+    CHECK(raise(SIGUSR2) == 0);
+    int32_t sig = 0;
+    CHECK(gobridge_signal_pipe_recv(pipe_h, &sig, NULL) == GOBRIDGE_OK);
+    CHECK(sig == SIGUSR2);
+    GobridgeHandlerReport reports[64];
+    size_t n = 0;
+    CHECK(gobridge_signal_audit(reports, 64, &n, NULL) == GOBRIDGE_OK);
+    int found = 0;
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (reports[i].signal == SIGUSR2) found = reports[i].ours && reports[i].on_stack;
+    CHECK(found);
+    CHECK(gobridge_signal_pipe_close(pipe_h, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_signal_pipe_close(pipe_h, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+    struct sigaction now;
+    sigaction(SIGUSR2, NULL, &now);
+    CHECK(now.sa_handler == SIG_IGN);
+}
+
 int main(void) {
     test_abi_and_layouts();
     test_status();
     test_buffers();
     test_views();
-    /* Other areas (executors, pools, thread-bound, masks, signals) add their test_* here. */
+    test_executors();
+    test_pools();
+    test_thread_bound();
+    test_masks_and_signals();
 
     if (failures != 0) {
         fprintf(stderr, "abi_test: %d check(s) failed\n", failures);

@@ -102,12 +102,16 @@ fn c_program_passes_under_valgrind() {
         eprintln!("GOBRIDGE_SKIP_VALGRIND=1: valgrind run skipped");
         return;
     }
+    // "Possibly lost" is shown but not an error: std keeps each thread's `Thread` handle
+    // (here the C main thread's, created the first time it blocks on a channel) behind a
+    // tagged pointer in a thread-local that is never freed at exit, which memcheck can only
+    // call "possibly lost" (48 bytes). Definite and indirect leaks fail the test.
     let valgrind = Command::new("valgrind")
         .args([
             "--error-exitcode=99",
             "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect",
-            "--show-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect,possible",
         ])
         .arg(&exe)
         .output();
