@@ -1,5 +1,31 @@
-/* gobridge C ABI. Every fallible function returns a status code (0 = success) and fills an
- * optional caller-provided GobridgeStatus; handles are uint64_t and 0 is never valid. */
+/*
+ * gobridge C ABI: safe primitives for native code inside a Go process (thread-pinned
+ * executors, thread-bound objects, scoped signal masks, write-only signal handlers, checked
+ * buffers), for cgo or any C caller.
+ *
+ * Conventions (every function follows them):
+ * - Errors: a fallible function returns int32_t, 0 (GOBRIDGE_OK) or one of the GOBRIDGE_E_*
+ *   codes, and writes the same code, the OS errno (for GOBRIDGE_E_SYS) and a NUL-terminated
+ *   message into *status when status is not NULL (the message goes into the caller's msg
+ *   buffer of msg_cap bytes, truncated at a UTF-8 boundary). There is no thread-local "last
+ *   error": a goroutine may read its status on any thread.
+ * - Results go through out-pointers, which are checked: NULL or misaligned is
+ *   GOBRIDGE_E_INVALID_ARGUMENT and nothing happens (no object is created, nothing leaks).
+ *   Out-pointers are written only on success.
+ * - Objects are named by uint64_t handles, never pointers; 0 is never a valid handle. A
+ *   freed, forged or other-kind handle is GOBRIDGE_E_STALE_HANDLE, never undefined behaviour.
+ * - Panics never cross the boundary: a panic inside a function is GOBRIDGE_E_PANICKED with
+ *   the panic message. Callbacks you pass must not unwind either (no C++ exception, no Go
+ *   panic: recover inside the callback).
+ * - Threads: unless a function says otherwise it may be called from any thread, concurrently
+ *   with any other function.
+ * - Memory: nothing is allocated for the caller to free except owned buffers (freed with
+ *   gobridge_buffer_free). Caller memory passed in (views, Go slices) is used only for the
+ *   duration of the call.
+ * - Check at start-up that this header matches the library: gobridge_abi_version() ==
+ *   GOBRIDGE_ABI_VERSION, and the layouts from gobridge_type_layouts() match sizeof/offsetof.
+ */
+
 
 #ifndef GOBRIDGE_H
 #define GOBRIDGE_H
@@ -580,7 +606,7 @@ int32_t gobridge_current_tid(void);
 
  # Safety
 
- `status` is NULL or a valid `GobridgeStatus` (see `gobridge_abi_version`'s module docs);
+ `status` is NULL or a valid `GobridgeStatus` (see the conventions at the top of the header);
  `cb` may be called with `ctx` on the calling thread and does not unwind.
  */
 int32_t gobridge_with_blocked(uint64_t signals, GobridgeCallback cb, void *ctx, struct GobridgeStatus *status);
@@ -635,7 +661,7 @@ int32_t gobridge_bench_noop_guarded(struct GobridgeStatus *status);
  what gobridge's own handlers avoid. Never enable the feature in production.
 
  Errors: `GOBRIDGE_E_SYS` if `sigaction` fails; `GOBRIDGE_E_PANICKED` for a signal
- signal-hook refuses (SIGKILL, SIGSTOP, SIGSEGV, ...).
+ signal-hook refuses (SIGKILL, SIGSTOP, SIGSEGV, ...). Any thread; process-wide effect.
 
  # Safety
 

@@ -78,7 +78,7 @@ pub extern "C" fn gobridge_current_tid() -> i32 {
 ///
 /// # Safety
 ///
-/// `status` is NULL or a valid `GobridgeStatus` (see `gobridge_abi_version`'s module docs);
+/// `status` is NULL or a valid `GobridgeStatus` (see the conventions at the top of the header);
 /// `cb` may be called with `ctx` on the calling thread and does not unwind.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_with_blocked(
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn gobridge_bench_noop_guarded(status: *mut Status) -> i32
 /// what gobridge's own handlers avoid. Never enable the feature in production.
 ///
 /// Errors: `GOBRIDGE_E_SYS` if `sigaction` fails; `GOBRIDGE_E_PANICKED` for a signal
-/// signal-hook refuses (SIGKILL, SIGSTOP, SIGSEGV, ...).
+/// signal-hook refuses (SIGKILL, SIGSTOP, SIGSEGV, ...). Any thread; process-wide effect.
 ///
 /// # Safety
 ///
