@@ -62,10 +62,12 @@ endif
 
 ## bench: criterion benches and Go benchmarks, each beside its baseline, as one table of ratios.
 bench:
-	$(CARGO) bench --workspace --all-features
 ifneq ($(HAVE_GO_HARNESS),)
 	$(MAKE) build
-	$(MAKE) -C go-harness bench
+	{ $(CARGO) bench --workspace --all-features 2>&1; $(MAKE) -s -C go-harness bench-raw; } \
+		| (cd go-harness && $(GO) run ./tools/benchtable)
+else
+	$(CARGO) bench --workspace --all-features
 endif
 
 clean:

@@ -30,6 +30,7 @@ type TypeLayout struct {
 	Fields []FieldLayout
 }
 
+// String formats the layout as name{size, align, field@offset:size...}, for mismatch reports.
 func (t TypeLayout) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s{size %d, align %d", t.Name, t.Size, t.Align)

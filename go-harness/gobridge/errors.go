@@ -81,6 +81,7 @@ type Error struct {
 	Message string        // Rust's description
 }
 
+// Error returns Rust's description of the failure, prefixed with "gobridge: ".
 func (e *Error) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("gobridge: error code %d", e.Code)
@@ -107,6 +108,7 @@ type WrongThreadError struct {
 	Current int // the thread the check ran on
 }
 
+// Error names both threads.
 func (e *WrongThreadError) Error() string {
 	return fmt.Sprintf("gobridge: wrong thread: object is owned by thread %d, used from thread %d", e.Owner, e.Current)
 }
@@ -122,6 +124,7 @@ type PanicError struct {
 	Stack []byte // the goroutine stack at the panic
 }
 
+// Error includes the value passed to panic (the stack is in Stack).
 func (e *PanicError) Error() string { return fmt.Sprintf("gobridge: panicked: %v", e.Value) }
 
 // Is reports whether target is ErrPanicked.

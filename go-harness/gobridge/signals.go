@@ -150,6 +150,7 @@ type HandlerError struct {
 	Reports []HandlerReport
 }
 
+// Error names every offending signal with its sa_flags.
 func (e *HandlerError) Error() string {
 	names := make([]string, len(e.Reports))
 	for i, r := range e.Reports {

@@ -9,8 +9,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,6 +28,13 @@ func main() {
 	}
 	if err := gobridge.CheckSignalHandlers(); err != nil {
 		fmt.Println("CheckSignalHandlers:", err)
+	}
+	// The same workload as the harness's signal proof: CPU profiling on (SIGPROF at 1 kHz per
+	// busy thread) beside async preemption (SIGURG).
+	runtime.SetCPUProfileRate(1000)
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		os.Exit(2)
 	}
 	var stop atomic.Bool
 	for i := 0; i < 4; i++ {
@@ -44,5 +53,6 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop.Store(true)
+	pprof.StopCPUProfile()
 	fmt.Println("NO CRASH")
 }

@@ -1,6 +1,8 @@
-// Command benchtable reads `go test -bench` output on stdin (any -count) and prints one table
-// of each benchmark beside its baseline: medians of ns/op (or of the "threads" metric) and
-// their ratio, with the harness's targets.
+// Command benchtable reads benchmark output on stdin and prints one table of ratios, each
+// benchmark beside its baseline, with the project's targets: the Rust benches' paired lines
+// ("paired NAME: baseline X ns, subject Y ns, ratio R", printed by benches/common) and
+// `go test -bench` results (any -count; medians of ns/op or of the "threads" metric). Every
+// input line is echoed first.
 package main
 
 import (
@@ -16,6 +18,22 @@ type pair struct {
 	what, bench, base, unit, target string
 	limit                           float64 // ratio or absolute limit (0: none)
 	absolute                        bool    // limit applies to the bench median, not the ratio
+}
+
+// rustTargets are the issue targets of the Rust paired ratios (subject / baseline).
+var rustTargets = map[string]float64{
+	"round_trip executor_run / floor_atomic_spin": 2.0,
+	"round_trip executor_run / crossbeam_channel": 0.05,
+	"round_trip executor_run / std_mpsc":          0.05,
+	"view_sum_64k foreign_slice_get / raw_slice":  1.02,
+	"mask guard / raw pair":                       1.1,
+	"mask nested no-op guard / raw pair":          0.05,
+	"delivery SignalPipe / signal-hook pipe":      1.1,
+}
+
+type pairedLine struct {
+	name                    string
+	baseline, subject, rate float64
 }
 
 var pairs = []pair{
@@ -42,10 +60,15 @@ func median(v []float64) float64 {
 
 func main() {
 	vals := map[string]map[string][]float64{} // bench -> unit -> values
+	var paired []pairedLine
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Println(line)
+		if p, ok := parsePaired(line); ok {
+			paired = append(paired, p)
+			continue
+		}
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
@@ -65,9 +88,25 @@ func main() {
 			vals[name][f[i+1]] = append(vals[name][f[i+1]], v)
 		}
 	}
-	fmt.Println()
-	fmt.Printf("%-42s %14s %14s %9s  %s\n", "benchmark vs baseline (medians)", "bench", "baseline", "ratio", "target")
 	failed := false
+	if len(paired) > 0 {
+		fmt.Println()
+		fmt.Printf("%-46s %12s %12s %9s  %s\n", "Rust, paired rounds (subject / baseline)", "subject", "baseline", "ratio", "target")
+		for _, p := range paired {
+			target, status := "", ""
+			if limit, ok := rustTargets[p.name]; ok {
+				target = fmt.Sprintf("<= %gx", limit)
+				status = "ok"
+				if p.rate > limit {
+					status = "MISSED"
+					failed = true
+				}
+			}
+			fmt.Printf("%-46s %9.1f ns %9.1f ns %8.3fx  %s %s\n", p.name, p.subject, p.baseline, p.rate, target, status)
+		}
+	}
+	fmt.Println()
+	fmt.Printf("%-42s %14s %14s %9s  %s\n", "Go benchmark vs baseline (medians)", "bench", "baseline", "ratio", "target")
 	for _, p := range pairs {
 		b, ok1 := vals[p.bench][p.unit]
 		a, ok2 := vals[p.base][p.unit]
@@ -95,6 +134,24 @@ func main() {
 	if failed {
 		fmt.Println("\n(some targets missed on this run; take final numbers on a quiet machine)")
 	}
+}
+
+// parsePaired reads "paired NAME: baseline X ns, subject Y ns, ratio R".
+func parsePaired(line string) (pairedLine, bool) {
+	rest, ok := strings.CutPrefix(line, "paired ")
+	if !ok {
+		return pairedLine{}, false
+	}
+	name, nums, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return pairedLine{}, false
+	}
+	var p pairedLine
+	p.name = name
+	if _, err := fmt.Sscanf(nums, "baseline %g ns, subject %g ns, ratio %g", &p.baseline, &p.subject, &p.rate); err != nil {
+		return pairedLine{}, false
+	}
+	return p, true
 }
 
 func short(unit string) string {
