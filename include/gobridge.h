@@ -492,6 +492,20 @@ int32_t gobridge_executor_run(uint64_t executor_handle, GobridgeCallback cb, voi
 int32_t gobridge_executor_submit(uint64_t executor_handle, GobridgeCallback cb, void *ctx, uint64_t *out_ticket, struct GobridgeStatus *status);
 
 /*
+ Queues a Rust no-op on the executor and writes a ticket handle to `*out_ticket`: what
+ `gobridge_executor_ping` does, without waiting (so a Go caller can wait in the netpoller). The ticket
+ is used and freed as `gobridge_executor_submit`'s.
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+ (NULL `out_ticket`). Any thread; does not block.
+
+ # Safety
+
+ `out_ticket` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_executor_submit_ping(uint64_t executor_handle, uint64_t *out_ticket, struct GobridgeStatus *status);
+
+/*
  Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the
  benchmark of the bare cross-thread handoff.
 

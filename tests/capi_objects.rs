@@ -115,6 +115,17 @@ fn executor_round_trips_run_on_its_thread() {
     // SAFETY: the status lives for the call.
     assert_eq!(unsafe { gobridge_ticket_free(ticket, m.st()) }, 0);
 
+    // A Rust no-op through a ticket (Ping without blocking).
+    // SAFETY: `ticket` is valid for a write.
+    assert_eq!(unsafe { gobridge_executor_submit_ping(h, &mut ticket, m.st()) }, 0);
+    // SAFETY: the status lives for the call.
+    assert_eq!(unsafe { gobridge_ticket_wait(ticket, -1, m.st()) }, 0);
+    // SAFETY: as above.
+    assert_eq!(unsafe { gobridge_ticket_free(ticket, m.st()) }, 0);
+    // SAFETY: a NULL out-pointer is refused and nothing is queued.
+    let rc = unsafe { gobridge_executor_submit_ping(h, ptr::null_mut(), m.st()) };
+    m.expect(rc, GOBRIDGE_E_INVALID_ARGUMENT);
+
     let mut shut = true;
     // SAFETY: `shut` is valid for a write.
     assert_eq!(unsafe { gobridge_executor_is_shutdown(h, &mut shut, m.st()) }, 0);
@@ -220,8 +231,9 @@ fn executor_calls_refuse_null_callbacks_and_out_pointers() {
 }
 
 /// Every C function that takes an object handle, by name (the prefix names the kind).
-const CALLS: [&str; 11] = [
+const CALLS: [&str; 12] = [
     "executor_tid",
+    "executor_submit_ping",
     "executor_ping",
     "executor_run",
     "executor_is_shutdown",
@@ -244,6 +256,8 @@ fn call_by_name(name: &str, h: u64, p: &Probe, st: *mut Status) -> i32 {
     match name {
         // SAFETY: see the comment above the match.
         "executor_tid" => unsafe { gobridge_executor_tid(h, &mut i32_out, st) },
+        // SAFETY: see the comment above the match.
+        "executor_submit_ping" => unsafe { gobridge_executor_submit_ping(h, &mut u64_out, st) },
         // SAFETY: see the comment above the match.
         "executor_ping" => unsafe { gobridge_executor_ping(h, st) },
         // SAFETY: see the comment above the match.

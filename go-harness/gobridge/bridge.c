@@ -37,8 +37,6 @@ static void gb_finish(gb_result *r, int32_t code, const GobridgeStatus *st, cons
 
 void gb_go_trampoline(void *ctx) { gobridgeGoCallback((uintptr_t)ctx); }
 
-void gb_noop_cb(void *ctx) { (void)ctx; }
-
 gb_result gb_bench_noop_guarded(void) {
 	GB_BEGIN
 	GB_END(gobridge_bench_noop_guarded(&st))
@@ -74,10 +72,10 @@ gb_result gb_executor_submit(uint64_t h, uintptr_t handle) {
 	GB_END(code)
 }
 
-gb_result gb_executor_submit_noop(uint64_t h) {
+gb_result gb_executor_submit_ping(uint64_t h) {
 	GB_BEGIN
 	uint64_t t = 0;
-	int32_t code = gobridge_executor_submit(h, gb_noop_cb, NULL, &t, &st);
+	int32_t code = gobridge_executor_submit_ping(h, &t, &st);
 	r.value = t;
 	GB_END(code)
 }

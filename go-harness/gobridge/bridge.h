@@ -24,8 +24,6 @@ typedef struct gb_result {
 
 // The Go callback's C entry: ctx carries a runtime/cgo.Handle.
 void gb_go_trampoline(void *ctx);
-// A C no-op callback (Ping through submit).
-void gb_noop_cb(void *ctx);
 
 gb_result gb_bench_noop_guarded(void);
 
@@ -34,7 +32,7 @@ gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_siz
 gb_result gb_executor_tid(uint64_t h);
 gb_result gb_executor_run(uint64_t h, uintptr_t handle);
 gb_result gb_executor_submit(uint64_t h, uintptr_t handle);
-gb_result gb_executor_submit_noop(uint64_t h);
+gb_result gb_executor_submit_ping(uint64_t h);
 gb_result gb_executor_ping(uint64_t h);
 gb_result gb_executor_close(uint64_t h);
 gb_result gb_executor_is_shutdown(uint64_t h);

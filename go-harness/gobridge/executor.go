@@ -126,7 +126,7 @@ func (e *Executor) Ping(ctx context.Context) error {
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_ping(e.h)))
 	} else {
-		err = e.waitSubmitted(ctx, C.gb_executor_submit_noop(e.h))
+		err = e.waitSubmitted(ctx, C.gb_executor_submit_ping(e.h))
 	}
 	runtime.KeepAlive(e)
 	return err

@@ -172,20 +172,51 @@ pub unsafe extern "C" fn gobridge_executor_submit(
     status: *mut Status,
 ) -> i32 {
     let body = || -> Result<()> {
-        let out = out_ptr(out_ticket)?;
         let job = CallbackJob::new(cb, ctx)?;
-        let exec = executor(executor_handle)?;
-        let ticket = exec.submit(move || job.call())?;
-        let handle =
-            TICKETS.insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, handle.as_raw()) };
-        Ok(())
+        submit_with_ticket(executor_handle, out_ticket, move || job.call())
     };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
     unsafe { ffi::call(status, body) }
+}
+
+/// Queues a Rust no-op on the executor and writes a ticket handle to `*out_ticket`: what
+/// `gobridge_executor_ping` does, without waiting (so a Go caller can wait in the netpoller). The ticket
+/// is used and freed as `gobridge_executor_submit`'s.
+///
+/// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`
+/// (NULL `out_ticket`). Any thread; does not block.
+///
+/// # Safety
+///
+/// `out_ticket` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_executor_submit_ping(
+    executor_handle: u64,
+    out_ticket: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let body = || submit_with_ticket(executor_handle, out_ticket, || ());
+    // SAFETY:
+    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    unsafe { ffi::call(status, body) }
+}
+
+/// Queues `job` and writes the handle of its ticket to `*out_ticket` (checked first, so
+/// nothing is queued for a NULL out-pointer).
+fn submit_with_ticket(
+    executor_handle: u64,
+    out_ticket: *mut u64,
+    job: impl FnOnce() + Send + 'static,
+) -> Result<()> {
+    let out = out_ptr(out_ticket)?;
+    let ticket = executor(executor_handle)?.submit(job)?;
+    let handle =
+        TICKETS.insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
+    // SAFETY:
+    // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
+    unsafe { write_checked(out, handle.as_raw()) };
+    Ok(())
 }
 
 /// Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the

@@ -359,6 +359,9 @@ static void test_executors(void) {
     CHECK(atomic_load(&p.calls) == 2);
     CHECK(gobridge_ticket_free(ticket, NULL) == GOBRIDGE_OK);
     CHECK(gobridge_ticket_free(ticket, msg_init(&m)) == GOBRIDGE_E_STALE_HANDLE);
+    CHECK(gobridge_executor_submit_ping(exec, &ticket, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_ticket_wait(ticket, -1, NULL) == GOBRIDGE_OK);
+    CHECK(gobridge_ticket_free(ticket, NULL) == GOBRIDGE_OK);
 
     /* a ticket left unfreed at close is still freed by the caller afterwards */
     uint64_t late = 0;
