@@ -58,6 +58,9 @@ impl Action {
 }
 
 /// Sets `O_NONBLOCK` on `fd` unless it is a regular file (which never blocks) or has it.
+///
+/// Through `libc` rather than nix's `fstat`/`fcntl`: those take a `BorrowedFd`, whose contract
+/// (the fd is open) a caller's raw integer cannot promise; the kernel answers EBADF instead.
 pub(crate) fn make_nonblocking(fd: RawFd) -> Result<()> {
     if fd < 0 {
         return Err(Error::Sys(Errno::EBADF));

@@ -19,6 +19,10 @@ pub(crate) fn ours() -> libc::sigaction {
     SigAction::new(SigHandler::SigAction(on_signal), flags, SigSet::all()).into()
 }
 
+// Raw `libc::sigaction` rather than `nix::sys::signal::sigaction` here: nix has no pure read
+// (it always installs a new action), and the exact restore needs the disposition as the kernel
+// returned it (flags, mask, restorer), which nix's `SigAction` cannot be built from.
+
 /// The current disposition of `signal`, read without changing it.
 pub(crate) fn read(signal: Signal) -> Result<libc::sigaction> {
     // SAFETY:
