@@ -98,15 +98,18 @@ impl Drop for Floor {
     }
 }
 
-/// A request/reply worker thread behind a pair of channels of either kind.
-macro_rules! echo_worker {
-    ($req_rx:expr, $resp_tx:expr) => {{
-        let (req_rx, resp_tx) = ($req_rx, $resp_tx);
-        std::thread::spawn(move || {
+/// A request/reply echo thread behind two channels made by `$make` (crossbeam or std):
+/// `(request sender, reply receiver, thread)`; dropping the sender ends the thread.
+macro_rules! echo_channel {
+    ($make:expr) => {{
+        let (req_tx, req_rx) = $make;
+        let (resp_tx, resp_rx) = $make;
+        let worker = std::thread::spawn(move || {
             while req_rx.recv().is_ok() {
                 resp_tx.send(()).unwrap();
             }
-        })
+        });
+        (req_tx, resp_rx, worker)
     }};
 }
 
@@ -129,9 +132,7 @@ fn paired_round_trips() {
     );
     drop(floor);
 
-    let (req_tx, req_rx) = crossbeam_channel::bounded::<()>(1);
-    let (resp_tx, resp_rx) = crossbeam_channel::bounded::<()>(1);
-    let worker = echo_worker!(req_rx, resp_tx);
+    let (req_tx, resp_rx, worker) = echo_channel!(crossbeam_channel::bounded::<()>(1));
     paired(
         "round_trip executor_run / crossbeam_channel",
         ROUNDS,
@@ -145,9 +146,7 @@ fn paired_round_trips() {
     drop(req_tx);
     worker.join().unwrap();
 
-    let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
-    let (resp_tx, resp_rx) = std::sync::mpsc::channel::<()>();
-    let worker = echo_worker!(req_rx, resp_tx);
+    let (req_tx, resp_rx, worker) = echo_channel!(std::sync::mpsc::channel::<()>());
     paired(
         "round_trip executor_run / std_mpsc",
         ROUNDS,
@@ -178,9 +177,7 @@ fn round_trip(c: &mut Criterion) {
     drop(exec);
 
     {
-        let (req_tx, req_rx) = crossbeam_channel::bounded::<()>(1);
-        let (resp_tx, resp_rx) = crossbeam_channel::bounded::<()>(1);
-        let worker = echo_worker!(req_rx, resp_tx);
+        let (req_tx, resp_rx, worker) = echo_channel!(crossbeam_channel::bounded::<()>(1));
         g.bench_function("crossbeam_channel", |b| {
             b.iter(|| {
                 req_tx.send(()).unwrap();
@@ -192,9 +189,7 @@ fn round_trip(c: &mut Criterion) {
     }
 
     {
-        let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
-        let (resp_tx, resp_rx) = std::sync::mpsc::channel::<()>();
-        let worker = echo_worker!(req_rx, resp_tx);
+        let (req_tx, resp_rx, worker) = echo_channel!(std::sync::mpsc::channel::<()>());
         g.bench_function("std_mpsc", |b| {
             b.iter(|| {
                 req_tx.send(()).unwrap();

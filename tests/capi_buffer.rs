@@ -2,9 +2,11 @@
 //! gets its documented code and a message, never UB, a crash or a leak.
 #![cfg(feature = "capi")]
 
+mod common;
+
+use common::Msg;
 use gobridge::buffer::{ForeignSlice, ForeignSliceMut, OwnedBufInfo};
 use gobridge::capi::*;
-use gobridge::ffi::Status;
 use gobridge::handle::{HandleTable, kind};
 use std::ptr;
 use std::sync::{Arc, Barrier, Mutex};
@@ -15,25 +17,6 @@ static COUNTERS: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     COUNTERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-struct Msg {
-    buf: Box<[u8; 256]>,
-    st: Status,
-}
-
-impl Msg {
-    fn new() -> Self {
-        let mut buf = Box::new([0xFFu8; 256]);
-        let st = Status::with_buffer(&mut buf[..]);
-        Msg { buf, st }
-    }
-    fn st(&mut self) -> *mut Status {
-        &mut self.st
-    }
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.st.msg_len]).unwrap()
-    }
 }
 
 fn stats() -> (usize, usize) {

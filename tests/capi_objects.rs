@@ -3,39 +3,15 @@
 //! after close gets its documented code and a message — never UB, a crash or a hang.
 #![cfg(feature = "capi")]
 
+mod common;
+
+use common::Msg;
 use gobridge::capi::*;
 use gobridge::ffi::Status;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
-
-/// A status with a message buffer, as C would declare it.
-struct Msg {
-    buf: Box<[u8; 256]>,
-    st: Status,
-}
-
-impl Msg {
-    fn new() -> Self {
-        let mut buf = Box::new([0u8; 256]);
-        let st = Status::with_buffer(&mut buf[..]);
-        Msg { buf, st }
-    }
-    fn st(&mut self) -> *mut Status {
-        &mut self.st
-    }
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.st.msg_len]).unwrap()
-    }
-    /// Asserts the last call failed with `code`, reported both as the return value and in
-    /// the status, with a message.
-    fn expect(&self, rc: i32, code: i32) {
-        assert_eq!(rc, code, "returned {rc}, want {code}: {}", self.text());
-        assert_eq!(self.st.code, code);
-        assert!(!self.text().is_empty(), "code {code} without a message");
-    }
-}
 
 /// Counts its calls and records the thread of the last one; `ctx` is a `&Probe`.
 #[derive(Default)]

@@ -2,34 +2,13 @@
 //! binary: it installs handlers (SIGUSR2, SIGWINCH) and changes the test threads' masks.
 #![cfg(feature = "capi")]
 
+mod common;
+
+use common::Msg;
 use gobridge::capi::*;
-use gobridge::ffi::Status;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-
-struct Msg {
-    buf: Box<[u8; 256]>,
-    st: Status,
-}
-
-impl Msg {
-    fn new() -> Self {
-        let mut buf = Box::new([0u8; 256]);
-        let st = Status::with_buffer(&mut buf[..]);
-        Msg { buf, st }
-    }
-    fn st(&mut self) -> *mut Status {
-        &mut self.st
-    }
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.st.msg_len]).unwrap()
-    }
-    fn expect(&self, rc: i32, code: i32) {
-        assert_eq!(rc, code, "returned {rc}, want {code}: {}", self.text());
-        assert!(!self.text().is_empty(), "code {code} without a message");
-    }
-}
 
 fn bit(signal: i32) -> u64 {
     1 << (signal - 1)
