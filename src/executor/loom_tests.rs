@@ -28,7 +28,7 @@ fn loom_submit_complete_handoff() {
         let worker = spawn_worker(&shared);
         let task = Arc::new(Task::new(|| 7u32));
         assert!(shared.push(task.clone()).is_ok());
-        assert!(task.slot.wait(Duration::ZERO, None));
+        assert!(task.slot.wait(Duration::ZERO, None, false));
         assert_eq!(task.slot.take(), Some(Ok(7)));
         assert_eq!(task.slot.take(), None);
         shared.close();
@@ -46,7 +46,7 @@ fn loom_worker_parks_and_wakes_between_jobs() {
         for i in 0..2u32 {
             let task = Arc::new(Task::new(move || i));
             assert!(shared.push(task.clone()).is_ok());
-            assert!(task.slot.wait(Duration::ZERO, None));
+            assert!(task.slot.wait(Duration::ZERO, None, false));
             assert_eq!(task.slot.take(), Some(Ok(i)));
         }
         shared.close();
@@ -75,7 +75,7 @@ fn loom_shutdown_races_submissions() {
                     match shared.push(task.clone()) {
                         Err(_) => outcomes.push((i, None)),
                         Ok(()) => {
-                            assert!(task.slot.wait(Duration::ZERO, None));
+                            assert!(task.slot.wait(Duration::ZERO, None, false));
                             outcomes.push((i, task.slot.take()));
                         }
                     }
@@ -113,7 +113,7 @@ fn loom_cancel_races_run() {
         }));
         assert!(shared.push(task.clone()).is_ok());
         let cancelled = task.fail(Error::Cancelled);
-        assert!(task.slot.wait(Duration::ZERO, None));
+        assert!(task.slot.wait(Duration::ZERO, None, false));
         let result = task.slot.take();
         shared.close();
         worker.join().unwrap();
@@ -157,9 +157,9 @@ fn loom_panicking_job_is_reported_and_the_worker_lives_on() {
         let good = Arc::new(Task::new(|| 2u8));
         assert!(shared.push(bad.clone()).is_ok());
         assert!(shared.push(good.clone()).is_ok());
-        assert!(bad.slot.wait(Duration::ZERO, None));
+        assert!(bad.slot.wait(Duration::ZERO, None, false));
         assert_eq!(bad.slot.take(), Some(Err(Error::Panicked("loom boom".into()))));
-        assert!(good.slot.wait(Duration::ZERO, None));
+        assert!(good.slot.wait(Duration::ZERO, None, false));
         assert_eq!(good.slot.take(), Some(Ok(2)));
         shared.close();
         worker.join().unwrap();
@@ -185,7 +185,7 @@ fn loom_shutdown_races_two_submitters() {
                     let outcome = match shared.push(task.clone()) {
                         Err(_) => None,
                         Ok(()) => {
-                            assert!(task.slot.wait(Duration::ZERO, None));
+                            assert!(task.slot.wait(Duration::ZERO, None, false));
                             task.slot.take()
                         }
                     };

@@ -51,6 +51,12 @@
 //! parking: the idle executor waiting for work, and the caller waiting for the result. An idle
 //! executor therefore burns at most one window of CPU after its last job, then sleeps.
 //!
+//! When the scheduler puts the caller and the executor thread on one CPU (it often moves a
+//! woken thread to its waker's CPU), spinning cannot help: each side records the CPU it runs
+//! on, and a waiter whose counterpart was last seen on its own CPU yields at once instead of
+//! spinning first. A round trip then costs about two context switches (~3–4 µs here) instead
+//! of ~0.4 µs.
+//!
 //! # Example
 //!
 //! ```

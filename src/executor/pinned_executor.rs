@@ -2,7 +2,7 @@
 
 use super::builder::ExecutorBuilder;
 use super::shared::Shared;
-use super::slot::{Job, Task, panic_error};
+use super::slot::{Job, Task, on_same_cpu, panic_error};
 use super::ticket::Ticket;
 use crate::{Error, Result, ThreadId, current_thread};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -141,7 +141,12 @@ impl PinnedExecutor {
         // - The fat pointer's layout and vtable are unchanged; only the lifetime bound differs.
         let job: Arc<dyn Job + 'static> =
             unsafe { std::mem::transmute::<Arc<dyn Job + '_>, Arc<dyn Job + 'static>>(job) };
-        let waiter = Waiter { slot: &task.slot, spin: self.shared.spin(), armed: true };
+        let waiter = Waiter {
+            slot: &task.slot,
+            spin: self.shared.spin(),
+            co_located: on_same_cpu(self.shared.worker_cpu.load(Ordering::Relaxed)),
+            armed: true,
+        };
         if let Err(refused) = self.shared.push(job) {
             // Never queued: nobody else has the job; dropping it here drops `f` in this frame.
             drop(refused);
@@ -244,6 +249,8 @@ impl Drop for PinnedExecutor {
 struct Waiter<'a, R> {
     slot: &'a super::slot::Slot<R>,
     spin: Duration,
+    /// The worker was last seen on this CPU (see `spin_until`).
+    co_located: bool,
     armed: bool,
 }
 
@@ -253,7 +260,7 @@ impl<R> Waiter<'_, R> {
     }
 
     fn finish(mut self) -> Result<R> {
-        while !self.slot.wait(self.spin, None) {}
+        while !self.slot.wait(self.spin, None, self.co_located) {}
         self.armed = false;
         self.slot.take().unwrap_or(Err(Error::Shutdown))
     }
@@ -264,7 +271,7 @@ impl<R> Drop for Waiter<'_, R> {
         if self.armed {
             // Only reached if this frame unwinds while the job is queued or running: wait
             // for it, then drop its result here, where its borrows are still valid.
-            while !self.slot.wait(self.spin, None) {}
+            while !self.slot.wait(self.spin, None, self.co_located) {}
             drop(self.slot.take());
         }
     }

@@ -15,7 +15,7 @@
 //! or failed by the worker, or cancelled by its ticket — each decided by one CAS on the job's
 //! slot — and a job that was refused was never queued.
 
-use super::slot::{Job, drop_quietly, spin_until};
+use super::slot::{Job, NO_CPU, drop_quietly, note_cpu, on_same_cpu, spin_until};
 use crate::Error;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
@@ -98,6 +98,11 @@ pub(crate) struct Shared {
     exited: Mutex<bool>,
     exit_cv: Condvar,
     spin: Duration,
+    /// The CPU the worker last ran a job on, and the CPU of the last submitter ([`NO_CPU`]
+    /// until known): each side skips pure spinning while the other is on its CPU. Written
+    /// only on change, in the cold line, so they cost the handoff a read each.
+    pub(crate) worker_cpu: AtomicU32,
+    submitter_cpu: AtomicU32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +120,8 @@ impl Shared {
             exited: Mutex::new(false),
             exit_cv: Condvar::new(),
             spin,
+            worker_cpu: AtomicU32::new(NO_CPU),
+            submitter_cpu: AtomicU32::new(NO_CPU),
         }
     }
 
@@ -132,6 +139,7 @@ impl Shared {
 
     /// Queues `job`, or hands it back untouched when the executor is closed.
     pub(crate) fn push(&self, job: Arc<dyn Job>) -> Result<(), Arc<dyn Job>> {
+        note_cpu(&self.submitter_cpu);
         let mut q = lock(&self.queue);
         if q.closed {
             return Err(job);
@@ -179,6 +187,7 @@ impl Shared {
             if let Some(job) = q.pop() {
                 self.pending.fetch_sub(1, Ordering::Relaxed);
                 drop(q);
+                note_cpu(&self.worker_cpu);
                 let job = Queued(job);
                 job.0.run();
                 drop_quietly(job);
@@ -189,6 +198,7 @@ impl Shared {
             let spun = spin_until(
                 || self.pending.load(Ordering::Acquire) != 0 || self.closed.load(Ordering::Acquire),
                 self.spin,
+                on_same_cpu(self.submitter_cpu.load(Ordering::Relaxed)),
             );
             if spun {
                 continue;

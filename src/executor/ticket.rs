@@ -54,7 +54,7 @@ impl<R> Ticket<R> {
     /// [`try_take`](Self::try_take) the result is gone: `Err(InvalidArgument)`.
     pub fn wait(mut self) -> Result<R> {
         self.run_inline_if_home();
-        while !self.task.slot().wait(self.spin, None) {}
+        while !self.task.slot().wait(self.spin, None, false) {}
         self.taken_or_result()
     }
 
@@ -62,7 +62,7 @@ impl<R> Ticket<R> {
     /// cancel). Otherwise as [`wait`](Self::wait).
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<R> {
         self.run_inline_if_home();
-        if !self.task.slot().wait(self.spin, Some(Instant::now() + timeout)) {
+        if !self.task.slot().wait(self.spin, Some(Instant::now() + timeout), false) {
             return Err(Error::Timeout);
         }
         self.taken_or_result()
