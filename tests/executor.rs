@@ -602,11 +602,26 @@ fn drop_shuts_down_and_fails_queued_jobs() {
     assert!(!std::path::Path::new(&format!("/proc/self/task/{tid}")).exists());
 }
 
+/// The lowest CPU the calling thread may run on (its affinity mask may exclude CPU 0, as in
+/// a container with a cpuset).
+fn first_allowed_cpu() -> usize {
+    // SAFETY: all-zero is a valid (empty) `cpu_set_t`.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid for writes of its size; pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
+    assert_eq!(rc, 0);
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `set` is a valid `cpu_set_t` and `cpu` is below CPU_SETSIZE.
+        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .expect("no CPU in the affinity mask")
+}
+
 /// Pins the calling thread to `cpu`.
 fn pin_to_cpu(cpu: usize) {
     // SAFETY: all-zero is a valid (empty) `cpu_set_t`.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid `cpu_set_t`; `cpu` is below CPU_SETSIZE (the test uses 0).
+    // SAFETY: `set` is a valid `cpu_set_t`; `cpu` came from the affinity mask, so it is below
+    // CPU_SETSIZE.
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: `set` is valid for reads of its size; pid 0 is the calling thread.
     let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
@@ -618,19 +633,20 @@ fn caller_and_executor_on_one_cpu_still_hand_off_every_job() {
     // The scheduler often puts a waker and the thread it woke on one CPU; then both sides skip
     // pure spinning and yield to each other at once. Force that case and check the handoff.
     let exec = PinnedExecutor::new("one-cpu").unwrap();
-    pin_to_cpu(0);
-    exec.run(|| pin_to_cpu(0)).unwrap();
+    let cpu = first_allowed_cpu();
+    pin_to_cpu(cpu);
+    exec.run(move || pin_to_cpu(cpu)).unwrap();
     let mut sum = 0u64;
     for i in 0..2_000u64 {
         sum += exec
             .run(move || {
                 // SAFETY: sched_getcpu has no preconditions.
-                assert_eq!(unsafe { libc::sched_getcpu() }, 0, "executor left its CPU");
+                assert_eq!(unsafe { libc::sched_getcpu() }, cpu as i32, "executor left its CPU");
                 i
             })
             .unwrap();
     }
     assert_eq!(sum, 2_000 * 1_999 / 2);
     // SAFETY: as above.
-    assert_eq!(unsafe { libc::sched_getcpu() }, 0);
+    assert_eq!(unsafe { libc::sched_getcpu() }, cpu as i32);
 }
