@@ -98,10 +98,10 @@ impl Drop for Floor {
     }
 }
 
-/// A request/reply echo thread behind two channels made by `$make` (crossbeam or std):
-/// `(request sender, reply receiver, thread)`; dropping the sender ends the thread.
-macro_rules! echo_channel {
-    ($make:expr) => {{
+/// Runs `$body` with `$round_trip` bound to one request/reply round trip to an echo thread
+/// over two channels made by `$make` (crossbeam or std), then stops the thread.
+macro_rules! with_echo {
+    ($make:expr, |$round_trip:ident| $body:expr) => {{
         let (req_tx, req_rx) = $make;
         let (resp_tx, resp_rx) = $make;
         let worker = std::thread::spawn(move || {
@@ -109,7 +109,13 @@ macro_rules! echo_channel {
                 resp_tx.send(()).unwrap();
             }
         });
-        (req_tx, resp_rx, worker)
+        let mut $round_trip = || {
+            req_tx.send(()).unwrap();
+            resp_rx.recv().unwrap()
+        };
+        $body;
+        drop(req_tx);
+        worker.join().unwrap();
     }};
 }
 
@@ -132,33 +138,20 @@ fn paired_round_trips() {
     );
     drop(floor);
 
-    let (req_tx, resp_rx, worker) = echo_channel!(crossbeam_channel::bounded::<()>(1));
-    paired(
+    with_echo!(crossbeam_channel::bounded::<()>(1), |round_trip| paired(
         "round_trip executor_run / crossbeam_channel",
         ROUNDS,
         ITERS / 10,
-        || {
-            req_tx.send(()).unwrap();
-            resp_rx.recv().unwrap()
-        },
+        &mut round_trip,
         run,
-    );
-    drop(req_tx);
-    worker.join().unwrap();
-
-    let (req_tx, resp_rx, worker) = echo_channel!(std::sync::mpsc::channel::<()>());
-    paired(
+    ));
+    with_echo!(std::sync::mpsc::channel::<()>(), |round_trip| paired(
         "round_trip executor_run / std_mpsc",
         ROUNDS,
         ITERS / 10,
-        || {
-            req_tx.send(()).unwrap();
-            resp_rx.recv().unwrap()
-        },
+        &mut round_trip,
         run,
-    );
-    drop(req_tx);
-    worker.join().unwrap();
+    ));
 }
 
 fn round_trip(c: &mut Criterion) {
@@ -176,29 +169,12 @@ fn round_trip(c: &mut Criterion) {
     });
     drop(exec);
 
-    {
-        let (req_tx, resp_rx, worker) = echo_channel!(crossbeam_channel::bounded::<()>(1));
-        g.bench_function("crossbeam_channel", |b| {
-            b.iter(|| {
-                req_tx.send(()).unwrap();
-                resp_rx.recv().unwrap()
-            })
-        });
-        drop(req_tx);
-        worker.join().unwrap();
-    }
-
-    {
-        let (req_tx, resp_rx, worker) = echo_channel!(std::sync::mpsc::channel::<()>());
-        g.bench_function("std_mpsc", |b| {
-            b.iter(|| {
-                req_tx.send(()).unwrap();
-                resp_rx.recv().unwrap()
-            })
-        });
-        drop(req_tx);
-        worker.join().unwrap();
-    }
+    with_echo!(crossbeam_channel::bounded::<()>(1), |round_trip| {
+        g.bench_function("crossbeam_channel", |b| b.iter(&mut round_trip))
+    });
+    with_echo!(std::sync::mpsc::channel::<()>(), |round_trip| {
+        g.bench_function("std_mpsc", |b| b.iter(&mut round_trip))
+    });
     g.finish();
 }
 

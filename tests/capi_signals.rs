@@ -14,31 +14,24 @@ fn bit(signal: i32) -> u64 {
     1 << (signal - 1)
 }
 
-/// The calling thread's blocked signals 1..=64, as kernel bits.
-fn blocked_bits() -> u64 {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
-    u64::from_str_radix(line.trim_start_matches("SigBlk:").trim(), 16).unwrap()
-}
-
 /// Records the mask it runs under; `ctx` is an `&AtomicU64`.
 unsafe extern "C" fn record_mask(ctx: *mut c_void) {
     // SAFETY:
     // - The test passes an `&AtomicU64` that outlives this synchronous call.
-    unsafe { &*ctx.cast::<AtomicU64>() }.store(blocked_bits(), SeqCst);
+    unsafe { &*ctx.cast::<AtomicU64>() }.store(common::sigblk(), SeqCst);
 }
 
 #[test]
 fn with_blocked_masks_only_inside_and_refuses_what_it_must() {
     let mut m = Msg::new();
-    let before = blocked_bits();
+    let before = common::sigblk();
     let seen = AtomicU64::new(0);
     let ctx = ptr::from_ref(&seen).cast_mut().cast();
     let set = bit(libc::SIGUSR1) | bit(libc::SIGPROF) | bit(libc::SIGURG);
     // SAFETY: `record_mask` does not unwind; `seen` outlives the call.
     assert_eq!(unsafe { gobridge_with_blocked(set, Some(record_mask), ctx, m.st()) }, 0);
     assert_eq!(seen.load(SeqCst), before | set, "the set was not blocked inside");
-    assert_eq!(blocked_bits(), before, "the mask was not restored exactly");
+    assert_eq!(common::sigblk(), before, "the mask was not restored exactly");
 
     seen.store(u64::MAX, SeqCst);
     for (signals, code) in [
@@ -50,12 +43,12 @@ fn with_blocked_masks_only_inside_and_refuses_what_it_must() {
         let rc = unsafe { gobridge_with_blocked(signals, Some(record_mask), ctx, m.st()) };
         m.expect(rc, code);
         assert_eq!(seen.load(SeqCst), u64::MAX, "the callback ran after a refusal");
-        assert_eq!(blocked_bits(), before);
+        assert_eq!(common::sigblk(), before);
     }
     // SAFETY: a NULL callback is refused.
     let rc = unsafe { gobridge_with_blocked(set, None, ptr::null_mut(), m.st()) };
     m.expect(rc, GOBRIDGE_E_INVALID_ARGUMENT);
-    assert_eq!(blocked_bits(), before);
+    assert_eq!(common::sigblk(), before);
 }
 
 #[test]
@@ -72,10 +65,7 @@ fn sleep_interruptible_reports_eintr_and_refuses_a_null_counter() {
 
 /// The raw disposition of `signal`: (handler address, flags).
 fn disposition(signal: i32) -> (libc::sighandler_t, i32) {
-    // SAFETY: all-zero is a valid `struct sigaction`, overwritten below.
-    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: a NULL new action makes this a pure read into a valid local.
-    assert_eq!(unsafe { libc::sigaction(signal, ptr::null(), &mut sa) }, 0);
+    let sa = common::sigaction_of(signal);
     (sa.sa_sigaction, sa.sa_flags)
 }
 

@@ -1,5 +1,7 @@
 //! PinnedExecutor, Ticket and Pinned<S> with real threads.
 
+mod common;
+
 use gobridge::executor::{Pinned, PinnedExecutor};
 use gobridge::sigmask::SignalSet;
 use gobridge::{Error, current_thread};
@@ -465,26 +467,20 @@ fn dropped_tickets_detach_their_jobs() {
     assert_eq!(ran.load(Ordering::SeqCst), 100);
 }
 
-fn sigblk(tid: gobridge::ThreadId) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
-    u64::from_str_radix(line.trim_start_matches("SigBlk:").trim(), 16).unwrap()
-}
-
 #[test]
 fn executor_thread_mask_is_read_back_from_proc() {
     let exec = PinnedExecutor::new("mask-default").unwrap();
-    let blocked = sigblk(exec.tid());
+    let blocked = common::sigblk_of(exec.tid().as_raw());
     // The caller's mask is empty in the test harness threads; the executor adds go_runtime().
-    let caller = sigblk(current_thread());
+    let caller = common::sigblk_of(current_thread().as_raw());
     assert_eq!(blocked, caller | SignalSet::go_runtime().to_bits());
     assert_ne!(blocked & SignalSet::go_runtime().to_bits(), 0);
 
     let custom = SignalSet::from_signals([Signal::SIGUSR1, Signal::SIGUSR2]);
     let exec = PinnedExecutor::builder().name("mask-custom").mask(custom).spawn().unwrap();
-    assert_eq!(sigblk(exec.tid()), caller | custom.to_bits());
+    assert_eq!(common::sigblk_of(exec.tid().as_raw()), caller | custom.to_bits());
     // The caller's own mask is untouched by the spawn.
-    assert_eq!(sigblk(current_thread()), caller);
+    assert_eq!(common::sigblk_of(current_thread().as_raw()), caller);
 
     let refused = PinnedExecutor::builder().mask(SignalSet::empty().with(Signal::SIGSEGV)).spawn();
     assert!(matches!(refused, Err(Error::Unblockable(Signal::SIGSEGV))));

@@ -2,17 +2,12 @@
 //! no system call for a guard whose set is already blocked. Masks are per thread and every
 //! test runs on its own thread, so the tests of this binary cannot disturb each other.
 
+mod common;
+
+use common::sigblk;
 use gobridge::Error;
 use gobridge::sigmask::{self, SignalSet};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-
-/// The calling thread's blocked mask as the kernel reports it (`SigBlk` in
-/// `/proc/thread-self/status`): every bit, real-time signals included.
-fn sigblk() -> u64 {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
-    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
-}
 
 fn bit(s: Signal) -> u64 {
     1 << (s as i32 - 1)

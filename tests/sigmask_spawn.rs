@@ -1,14 +1,11 @@
 //! `spawn_masked`: the mask is in place at the thread's first line, read back from the
 //! kernel's `/proc/self/task/<tid>/status`, and the parent's mask is untouched.
 
+mod common;
+
+use common::sigblk_of;
 use gobridge::sigmask::{self, SignalSet};
 use nix::sys::signal::Signal;
-
-fn sigblk_of(tid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
-    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
-}
 
 fn gettid() -> i32 {
     nix::unistd::gettid().as_raw()

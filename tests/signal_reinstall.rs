@@ -6,6 +6,8 @@
 //! stack overflows — so it is refused until ours is back in place, and allowed afresh when
 //! the replacement chains nowhere (SIG_DFL/SIG_IGN). Own test binary: it owns SIGUSR1/SIGUSR2.
 
+mod common;
+
 use gobridge::Error;
 use gobridge::signal::{self, Action};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
@@ -46,13 +48,7 @@ fn restore(signal: Signal, action: &SigAction) {
 }
 
 fn handler_address(signal: Signal) -> libc::sighandler_t {
-    // SAFETY:
-    // - all-zero is a valid `struct sigaction`, overwritten by the read below.
-    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY:
-    // - A null new action makes this a pure read; `current` is writable and valid.
-    assert_eq!(unsafe { libc::sigaction(signal as i32, std::ptr::null(), &mut current) }, 0);
-    current.sa_sigaction
+    common::sigaction_of(signal as i32).sa_sigaction
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Uninstall restores the previous disposition exactly (handler, flags, mask, compared raw),
 //! detects a replaced handler, and rejects stale ids. Each test owns its signals.
 
+mod common;
+
 use gobridge::Error;
 use gobridge::signal::{self, Action};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
@@ -8,13 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
 /// (handler address, sa_flags, mask bits 1..=64) exactly as the kernel reports them.
 fn raw(signal: Signal) -> (libc::sighandler_t, libc::c_int, u64) {
-    // SAFETY:
-    // - all-zero is a valid `struct sigaction`, overwritten below.
-    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY:
-    // - A null new action makes this a pure read; `current` is writable and valid.
-    let rc = unsafe { libc::sigaction(signal as libc::c_int, std::ptr::null(), &mut current) };
-    assert_eq!(rc, 0);
+    let current = common::sigaction_of(signal as libc::c_int);
     let mask = (1..=64).fold(0u64, |bits, n| {
         // SAFETY:
         // - `current.sa_mask` was filled by the kernel; any `n` in 1..=64 is a valid query.

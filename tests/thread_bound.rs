@@ -113,12 +113,16 @@ fn values_of_a_pinned_state_thread_go_home_too() {
 fn dropped_off_a_plain_thread_it_is_leaked_and_counted_never_dropped_elsewhere() {
     let (tx, rx) = mpsc::channel();
     let bound = std::thread::spawn(move || ThreadBound::new(DropProbe(tx))).join().unwrap();
+    assert_dropping_leaks(bound, &rx);
+}
+
+/// Drops `bound` off its thread and asserts it was leaked and counted, never dropped: its
+/// probe's sender is leaked with it, so `rx` is neither fed nor closed.
+fn assert_dropping_leaks(bound: ThreadBound<DropProbe>, rx: &mpsc::Receiver<ThreadId>) {
     let _guard = LEAK_COUNTER.lock().unwrap();
     let leaked = ThreadBound::<()>::leaked_count();
     drop(bound);
     assert_eq!(ThreadBound::<()>::leaked_count(), leaked + 1);
-    // The destructor never ran anywhere: its sender is leaked with it, so the channel is
-    // neither fed nor closed.
     assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
 }
 
@@ -128,11 +132,7 @@ fn dropped_after_its_executor_shut_down_it_is_leaked_and_counted() {
     let (tx, rx) = mpsc::channel();
     let bound = exec.run(move || ThreadBound::new(DropProbe(tx))).unwrap();
     exec.shutdown().unwrap();
-    let _guard = LEAK_COUNTER.lock().unwrap();
-    let leaked = ThreadBound::<()>::leaked_count();
-    drop(bound);
-    assert_eq!(ThreadBound::<()>::leaked_count(), leaked + 1);
-    assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+    assert_dropping_leaks(bound, &rx);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Shared by the C ABI test binaries (each includes it with `mod common;`).
+//! Shared by the test binaries (each includes it with `mod common;`): a C status with its
+//! message buffer, and read-backs of signal masks and dispositions from the kernel.
 
 #![allow(dead_code)] // each binary uses the part it needs
 
@@ -36,4 +37,30 @@ impl Msg {
         assert_eq!(self.st.code, code);
         assert!(!self.text().is_empty(), "code {code} without a message");
     }
+}
+
+/// The signals blocked on the calling thread as the kernel reports them (`SigBlk` in
+/// `/proc/thread-self/status`): every bit, real-time signals included.
+pub fn sigblk() -> u64 {
+    sigblk_in("/proc/thread-self/status")
+}
+
+/// The same for thread `tid` of this process.
+pub fn sigblk_of(tid: i32) -> u64 {
+    sigblk_in(&format!("/proc/self/task/{tid}/status"))
+}
+
+fn sigblk_in(status_path: &str) -> u64 {
+    let status = std::fs::read_to_string(status_path).unwrap();
+    let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
+}
+
+/// The current disposition of `signal`, read without changing it.
+pub fn sigaction_of(signal: i32) -> libc::sigaction {
+    // SAFETY: all-zero is a valid `struct sigaction`, overwritten by the read below.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a NULL new action makes this a pure read into a valid local.
+    assert_eq!(unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) }, 0);
+    current
 }
