@@ -1,3 +1,3 @@
-module go-harness
+module github.com/gobridge-rs/gobridge/go-harness
 
 go 1.22

@@ -41,9 +41,9 @@ func (t TypeLayout) String() string {
 	return b.String()
 }
 
-// RustLayouts returns the layouts the linked Rust staticlib reports
+// rustLayouts returns the layouts the linked Rust staticlib reports
 // (gobridge_type_layouts).
-func RustLayouts() []TypeLayout {
+func rustLayouts() []TypeLayout {
 	var n C.size_t
 	p := C.gobridge_type_layouts(&n)
 	if p == nil || n == 0 {
@@ -63,9 +63,9 @@ func RustLayouts() []TypeLayout {
 	return out
 }
 
-// GoLayouts returns the same layouts as cgo sees them (unsafe.Sizeof/Alignof/Offsetof of the C
+// goLayouts returns the same layouts as cgo sees them (unsafe.Sizeof/Alignof/Offsetof of the C
 // types from include/gobridge.h).
-func GoLayouts() []TypeLayout {
+func goLayouts() []TypeLayout {
 	var st C.GobridgeStatus
 	var ob C.GobridgeOwnedBuf
 	var fs C.GobridgeForeignSlice_u8
@@ -162,7 +162,7 @@ func CheckABI() error {
 	if v := uint32(C.gobridge_abi_version()); v != ABIVersion {
 		return fmt.Errorf("gobridge: ABI version mismatch: the linked Rust library reports %d, the Go package expects %d", v, ABIVersion)
 	}
-	if d := compareLayouts(RustLayouts(), GoLayouts()); d != "" {
+	if d := compareLayouts(rustLayouts(), goLayouts()); d != "" {
 		return fmt.Errorf("gobridge: C ABI layout mismatch between the Rust library and cgo's view of include/gobridge.h:\n%s", d)
 	}
 	return nil

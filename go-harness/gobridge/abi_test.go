@@ -10,9 +10,9 @@ func TestABIAndLayoutsMatch(t *testing.T) {
 	if err := CheckABI(); err != nil {
 		t.Fatal(err)
 	}
-	rust := RustLayouts()
-	if len(rust) < len(GoLayouts()) {
-		t.Fatalf("Rust reports %d types, Go knows %d", len(rust), len(GoLayouts()))
+	rust := rustLayouts()
+	if len(rust) < len(goLayouts()) {
+		t.Fatalf("Rust reports %d types, Go knows %d", len(rust), len(goLayouts()))
 	}
 	for _, l := range rust {
 		t.Logf("%v", l)
@@ -20,8 +20,8 @@ func TestABIAndLayoutsMatch(t *testing.T) {
 }
 
 func TestLayoutMismatchIsReportedWithBothLayouts(t *testing.T) {
-	goView := GoLayouts()
-	rust := GoLayouts()
+	goView := goLayouts()
+	rust := goLayouts()
 	rust[0].Fields[1].Offset += 4
 	rust = append(rust, TypeLayout{Name: "GobridgeNew", Size: 8, Align: 8})
 	d := compareLayouts(rust, goView)
@@ -30,10 +30,10 @@ func TestLayoutMismatchIsReportedWithBothLayouts(t *testing.T) {
 			t.Fatalf("report lacks %q:\n%s", want, d)
 		}
 	}
-	if d := compareLayouts(GoLayouts()[1:], goView); !strings.Contains(d, "Go expects type GobridgeStatus") {
+	if d := compareLayouts(goLayouts()[1:], goView); !strings.Contains(d, "Go expects type GobridgeStatus") {
 		t.Fatalf("a type missing on the Rust side is not reported:\n%s", d)
 	}
-	if compareLayouts(GoLayouts(), GoLayouts()) != "" {
+	if compareLayouts(goLayouts(), goLayouts()) != "" {
 		t.Fatal("identical layouts reported as different")
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 // Boundary: a bare cgo call into a Rust no-op vs the same call through gobridge's guard.
 func BenchmarkCallBare(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		bareNoop()
+		probe.BareNoop()
 	}
 }
 
@@ -18,7 +20,7 @@ func BenchmarkCallBare(b *testing.B) {
 // a result costs more than for a void one, whatever the callee does).
 func BenchmarkCallBareValue(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		if bareValueNoop() == 0 {
+		if probe.BareValueNoop() == 0 {
 			b.Fatal("ABI version 0")
 		}
 	}
@@ -26,8 +28,8 @@ func BenchmarkCallBareValue(b *testing.B) {
 
 func BenchmarkCallGuarded(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		if err := guardedNoop(); err != nil {
-			b.Fatal(err)
+		if code := probe.GuardedNoop(); code != 0 {
+			b.Fatalf("guarded no-op returned code %d", code)
 		}
 	}
 }
@@ -98,7 +100,7 @@ func BenchmarkSum64KiB(b *testing.B) {
 	b.SetBytes(int64(len(p)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sink += Sum(p)
+		sink += probe.Sum(p)
 	}
 }
 
@@ -129,7 +131,7 @@ func BenchmarkThreadsPoolSleep(b *testing.B) {
 }
 
 func BenchmarkThreadsZBlockingCgo(b *testing.B) {
-	benchThreads(b, func() { BlockingCgoSleep(benchThreadSleep) })
+	benchThreads(b, func() { probe.BlockingCgoSleep(benchThreadSleep) })
 }
 
 const benchThreadSleep = 2 * time.Millisecond

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Proof 1: a locked goroutine keeps its thread and its ThreadBound across 10,000 calls with
+// a locked goroutine keeps its thread and its ThreadBound across 10,000 calls with
 // Gosched and GC in between.
 func TestLockedGoroutineKeepsItsThread(t *testing.T) {
 	done := make(chan error)
@@ -50,7 +50,7 @@ func TestLockedGoroutineKeepsItsThread(t *testing.T) {
 	}
 }
 
-// Proof 1: without the lock, with 64 busy goroutines and GOMAXPROCS >= 2, the goroutine
+// without the lock, with 64 busy goroutines and GOMAXPROCS >= 2, the goroutine
 // migrates; every Check made on another thread is ErrWrongThread (with the ids Rust saw) and
 // every nil was on the owner thread.
 func TestUnlockedMigrationIsCaught(t *testing.T) {
@@ -109,7 +109,7 @@ func TestUnlockedMigrationIsCaught(t *testing.T) {
 	}
 }
 
-// Proof 1: a locked goroutine that exits takes its thread with it. (If the goroutine happens
+// a locked goroutine that exits takes its thread with it. (If the goroutine happens
 // to run on the main thread, the runtime wedges that thread instead of exiting it, as
 // documented in runtime.LockOSThread; the test then tries again on another thread.)
 func TestLockedGoroutineExitTakesThread(t *testing.T) {

@@ -1,12 +1,9 @@
 // See bridge.h. Compiled by cgo as part of package gobridge.
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bridge.h"
 #include "_cgo_export.h"
-
-#define GB_MSG_CAP 256
 
 // Copies the status into r after a call that returned code.
 static void gb_finish(gb_result *r, int32_t code, const GobridgeStatus *st, const char *buf) {
@@ -24,8 +21,8 @@ static void gb_finish(gb_result *r, int32_t code, const GobridgeStatus *st, cons
 	r->msg = m;
 }
 
-// GB_CALL declares r and a status on the C stack, evaluates the call expression (which may
-// use &st) and fills r.
+// GB_BEGIN declares r and a status with its message buffer on the C stack; GB_END(code) fills
+// r from the call's code and status and returns it.
 #define GB_BEGIN                                                                         \
 	gb_result r = {0};                                                                   \
 	char buf[GB_MSG_CAP];                                                                \
@@ -37,10 +34,6 @@ static void gb_finish(gb_result *r, int32_t code, const GobridgeStatus *st, cons
 
 void gb_go_trampoline(void *ctx) { gobridgeGoCallback((uintptr_t)ctx); }
 
-gb_result gb_bench_noop_guarded(void) {
-	GB_BEGIN
-	GB_END(gobridge_bench_noop_guarded(&st))
-}
 
 gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_size,
                           uint64_t blocked) {
@@ -209,13 +202,6 @@ gb_result gb_with_blocked(uint64_t signals, uintptr_t handle) {
 	GB_END(gobridge_with_blocked(signals, gb_go_trampoline, (void *)handle, &st))
 }
 
-gb_result gb_sleep_interruptible(uint64_t ns, bool block_runtime_signals) {
-	GB_BEGIN
-	uint32_t eintr = 0;
-	int32_t code = gobridge_sleep_interruptible(ns, block_runtime_signals, &eintr, &st);
-	r.value = eintr;
-	GB_END(code)
-}
 
 gb_result gb_signal_pipe_new(uint64_t signals) {
 	GB_BEGIN
@@ -269,26 +255,3 @@ gb_result gb_buffer_free(uint64_t h) {
 	GB_BEGIN
 	GB_END(gobridge_buffer_free(h, &st))
 }
-
-gb_result gb_sum(const uint8_t *ptr, size_t len) {
-	GB_BEGIN
-	GobridgeForeignSlice_u8 s;
-	memset(&s, 0, sizeof s);
-	s.ptr = ptr;
-	s.len = len;
-	uint64_t sum = 0;
-	int32_t code = gobridge_sum(s, &sum, &st);
-	r.value = sum;
-	GB_END(code)
-}
-
-gb_result gb_fill(uint8_t *ptr, size_t len, uint8_t v) {
-	GB_BEGIN
-	GobridgeForeignSliceMut_u8 s;
-	memset(&s, 0, sizeof s);
-	s.ptr = ptr;
-	s.len = len;
-	GB_END(gobridge_fill(s, v, &st))
-}
-
-void gb_usleep(uint32_t usec) { usleep(usec); }

@@ -22,10 +22,17 @@ typedef struct gb_result {
 	char *msg;         // malloc'd message when code != 0 (may be NULL); freed by Go
 } gb_result;
 
+#define GB_MSG_CAP 256
+
+// A status with its message buffer, in C memory (CallStatus): legal to hand to C under every
+// cgocheck mode, since it holds no Go pointer.
+typedef struct gb_status_block {
+	GobridgeStatus st;
+	char msg[GB_MSG_CAP];
+} gb_status_block;
+
 // The Go callback's C entry: ctx carries a runtime/cgo.Handle.
 void gb_go_trampoline(void *ctx);
-
-gb_result gb_bench_noop_guarded(void);
 
 gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_size,
                           uint64_t blocked);
@@ -55,7 +62,6 @@ gb_result gb_thread_bound_owner(uint64_t h);
 gb_result gb_thread_bound_free(uint64_t h);
 
 gb_result gb_with_blocked(uint64_t signals, uintptr_t handle);
-gb_result gb_sleep_interruptible(uint64_t ns, bool block_runtime_signals);
 
 gb_result gb_signal_pipe_new(uint64_t signals);
 gb_result gb_signal_pipe_fd(uint64_t h);
@@ -65,10 +71,5 @@ gb_result gb_signal_audit(GobridgeHandlerReport *out, size_t cap);
 
 gb_result gb_buffer_alloc(size_t len);
 gb_result gb_buffer_free(uint64_t h);
-gb_result gb_sum(const uint8_t *ptr, size_t len);
-gb_result gb_fill(uint8_t *ptr, size_t len, uint8_t v);
-
-// Baseline for the thread-count comparison: a plain blocking cgo call.
-void gb_usleep(uint32_t usec);
 
 #endif

@@ -61,30 +61,3 @@ func (b *Buffer) Free() error {
 	b.ptr = nil
 	return resultErr(C.gb_buffer_free(b.handle))
 }
-
-func slicePtr(p []byte) (*C.uint8_t, C.size_t) {
-	if len(p) == 0 {
-		return nil, 0 // a nil or empty slice crosses as NULL, 0: never &p[0] of nothing
-	}
-	return (*C.uint8_t)(unsafe.Pointer(&p[0])), C.size_t(len(p))
-}
-
-// Sum returns the sum of p's bytes, computed by Rust reading the Go slice through a
-// ForeignSlice view that lives for the call only. A nil or empty slice sums to 0.
-func Sum(p []byte) uint64 {
-	ptr, n := slicePtr(p)
-	r := C.gb_sum(ptr, n)
-	if err := resultErr(r); err != nil {
-		panic("gobridge: Sum of a valid Go slice failed: " + err.Error())
-	}
-	return uint64(r.value)
-}
-
-// Fill sets every byte of p to v, written by Rust through a ForeignSliceMut view that lives
-// for the call only. A nil or empty slice is left alone.
-func Fill(p []byte, v byte) {
-	ptr, n := slicePtr(p)
-	if err := resultErr(C.gb_fill(ptr, n, C.uint8_t(v))); err != nil {
-		panic("gobridge: Fill of a valid Go slice failed: " + err.Error())
-	}
-}

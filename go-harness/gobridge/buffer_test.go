@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 func goSum(p []byte) uint64 {
@@ -20,44 +22,44 @@ func goSum(p []byte) uint64 {
 
 var bufferLengths = []int{0, 1, 63, 64 << 10, 1 << 20}
 
-// Proof 5: Sum and Fill match pure Go on lengths 0, 1, 63, 64 KiB and 1 MiB, nil and empty
+// Sum and Fill match pure Go on lengths 0, 1, 63, 64 KiB and 1 MiB, nil and empty
 // slices included (run again under GOEXPERIMENT=cgocheck2 by the Makefile).
 func TestSumFillMatchGo(t *testing.T) {
-	if got := Sum(nil); got != 0 {
-		t.Fatalf("Sum(nil) = %d", got)
+	if got := probe.Sum(nil); got != 0 {
+		t.Fatalf("probe.Sum(nil) = %d", got)
 	}
-	if got := Sum([]byte{}); got != 0 {
-		t.Fatalf("Sum(empty) = %d", got)
+	if got := probe.Sum([]byte{}); got != 0 {
+		t.Fatalf("probe.Sum(empty) = %d", got)
 	}
-	Fill(nil, 7)
-	Fill([]byte{}, 7)
+	probe.Fill(nil, 7)
+	probe.Fill([]byte{}, 7)
 	rng := rand.New(rand.NewSource(1))
 	for _, n := range bufferLengths {
 		p := make([]byte, n)
 		rng.Read(p)
-		if got, want := Sum(p), goSum(p); got != want {
+		if got, want := probe.Sum(p), goSum(p); got != want {
 			t.Fatalf("Sum of %d bytes = %d, want %d", n, got, want)
 		}
 		// A sub-slice at an odd offset: views are byte views, any alignment is fine.
 		if n > 1 {
 			q := p[1:]
-			if got, want := Sum(q), goSum(q); got != want {
+			if got, want := probe.Sum(q), goSum(q); got != want {
 				t.Fatalf("Sum of %d bytes at offset 1 = %d, want %d", len(q), got, want)
 			}
 		}
-		Fill(p, 0xA5)
+		probe.Fill(p, 0xA5)
 		for i, b := range p {
 			if b != 0xA5 {
 				t.Fatalf("Fill of %d bytes: byte %d = %#x", n, i, b)
 			}
 		}
-		if got, want := Sum(p), uint64(n)*0xA5; got != want {
+		if got, want := probe.Sum(p), uint64(n)*0xA5; got != want {
 			t.Fatalf("Sum after Fill of %d bytes = %d, want %d", n, got, want)
 		}
 	}
 }
 
-// Proof 5: Rust-owned buffers: aligned, usable from Go, the second Free is ErrStaleHandle.
+// Rust-owned buffers: aligned, usable from Go, the second Free is ErrStaleHandle.
 func TestBufferLifecycle(t *testing.T) {
 	for _, n := range bufferLengths {
 		b, err := NewBuffer(n)
@@ -78,8 +80,8 @@ func TestBufferLifecycle(t *testing.T) {
 			if goSum(p) != 0 {
 				t.Fatalf("buffer of %d bytes is not zeroed", n)
 			}
-			Fill(p, 3)
-			if Sum(p) != uint64(n)*3 {
+			probe.Fill(p, 3)
+			if probe.Sum(p) != uint64(n)*3 {
 				t.Fatalf("Sum over a Rust buffer of %d bytes", n)
 			}
 		}
@@ -145,16 +147,16 @@ func TestBufferGoPointerRulesUnderCgocheck2(t *testing.T) {
 	runChild(t, "buffer-pinned-go-pointer")
 }
 
-// Proof 5: random lengths and contents (run with -fuzz for a bounded time by the Makefile).
+// random lengths and contents (run with -fuzz for a bounded time by the Makefile).
 func FuzzSumFill(f *testing.F) {
 	f.Add([]byte(nil), byte(0))
 	f.Add([]byte{1}, byte(255))
 	f.Add(make([]byte, 63), byte(9))
 	f.Fuzz(func(t *testing.T, p []byte, v byte) {
-		if got, want := Sum(p), goSum(p); got != want {
-			t.Fatalf("Sum(%d bytes) = %d, want %d", len(p), got, want)
+		if got, want := probe.Sum(p), goSum(p); got != want {
+			t.Fatalf("probe.Sum(%d bytes) = %d, want %d", len(p), got, want)
 		}
-		Fill(p, v)
+		probe.Fill(p, v)
 		for i, b := range p {
 			if b != v {
 				t.Fatalf("Fill: byte %d = %d, want %d", i, b, v)

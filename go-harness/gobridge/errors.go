@@ -42,41 +42,97 @@ var (
 	ErrLimitExceeded = errors.New("gobridge: resource limit exceeded")
 )
 
-// Stable codes of the C ABI (gobridge::Error::code on the Rust side).
+// ErrCancelled: the job was cancelled before it started (it never ran), or a running job saw
+// its cancellation token and stopped early. Calls that take a context return ctx.Err() rather
+// than this sentinel; it reaches Go from authors' functions through CallStatus.
+var ErrCancelled = errors.New("gobridge: cancelled")
+
+// Code is a stable status code of gobridge's C ABI: one per GOBRIDGE_E_* constant of
+// gobridge.h, taken from the header itself (the Rust crate's one error table generates it).
+type Code int32
+
+// The status codes, from the header.
 const (
-	codeOK              = 0
-	codeWrongThread     = 1
-	codeShutdown        = 2
-	codePanicked        = 3
-	codeUnblockable     = 4
-	codeInvalidBuffer   = 5
-	codeStaleHandle     = 6
-	codeSys             = 7
-	codeTimeout         = 8
-	codeInvalidArgument = 9
-	codeHandlerReplaced = 10
-	codeLimitExceeded   = 11
+	CodeOK              Code = C.GOBRIDGE_OK
+	CodeWrongThread     Code = C.GOBRIDGE_E_WRONG_THREAD
+	CodeShutdown        Code = C.GOBRIDGE_E_SHUTDOWN
+	CodePanicked        Code = C.GOBRIDGE_E_PANICKED
+	CodeUnblockable     Code = C.GOBRIDGE_E_UNBLOCKABLE
+	CodeInvalidBuffer   Code = C.GOBRIDGE_E_INVALID_BUFFER
+	CodeStaleHandle     Code = C.GOBRIDGE_E_STALE_HANDLE
+	CodeSys             Code = C.GOBRIDGE_E_SYS
+	CodeTimeout         Code = C.GOBRIDGE_E_TIMEOUT
+	CodeInvalidArgument Code = C.GOBRIDGE_E_INVALID_ARGUMENT
+	CodeHandlerReplaced Code = C.GOBRIDGE_E_HANDLER_REPLACED
+	CodeLimitExceeded   Code = C.GOBRIDGE_E_LIMIT_EXCEEDED
+	CodeCancelled       Code = C.GOBRIDGE_E_CANCELLED
 )
 
-var sentinels = map[int]error{
-	codeWrongThread:     ErrWrongThread,
-	codeShutdown:        ErrShutdown,
-	codePanicked:        ErrPanicked,
-	codeUnblockable:     ErrUnblockable,
-	codeInvalidBuffer:   ErrInvalidBuffer,
-	codeStaleHandle:     ErrStaleHandle,
-	codeSys:             ErrSys,
-	codeTimeout:         ErrTimeout,
-	codeInvalidArgument: ErrInvalidArgument,
-	codeHandlerReplaced: ErrHandlerReplaced,
-	codeLimitExceeded:   ErrLimitExceeded,
+// Untyped short names inside the package, comparable with cgo's C.int32_t results.
+const (
+	codeOK              = C.GOBRIDGE_OK
+	codeWrongThread     = C.GOBRIDGE_E_WRONG_THREAD
+	codeShutdown        = C.GOBRIDGE_E_SHUTDOWN
+	codeSys             = C.GOBRIDGE_E_SYS
+	codeTimeout         = C.GOBRIDGE_E_TIMEOUT
+	codeInvalidArgument = C.GOBRIDGE_E_INVALID_ARGUMENT
+)
+
+// sentinels maps every code but CodeOK to its sentinel; header_test.go checks that every
+// GOBRIDGE_E_* of the header has an entry and that the values agree.
+var sentinels = map[Code]error{
+	CodeWrongThread:     ErrWrongThread,
+	CodeShutdown:        ErrShutdown,
+	CodePanicked:        ErrPanicked,
+	CodeUnblockable:     ErrUnblockable,
+	CodeInvalidBuffer:   ErrInvalidBuffer,
+	CodeStaleHandle:     ErrStaleHandle,
+	CodeSys:             ErrSys,
+	CodeTimeout:         ErrTimeout,
+	CodeInvalidArgument: ErrInvalidArgument,
+	CodeHandlerReplaced: ErrHandlerReplaced,
+	CodeLimitExceeded:   ErrLimitExceeded,
+	CodeCancelled:       ErrCancelled,
+}
+
+// String names the code as the header does, e.g. "GOBRIDGE_E_STALE_HANDLE".
+func (c Code) String() string {
+	switch c {
+	case CodeOK:
+		return "GOBRIDGE_OK"
+	case CodeWrongThread:
+		return "GOBRIDGE_E_WRONG_THREAD"
+	case CodeShutdown:
+		return "GOBRIDGE_E_SHUTDOWN"
+	case CodePanicked:
+		return "GOBRIDGE_E_PANICKED"
+	case CodeUnblockable:
+		return "GOBRIDGE_E_UNBLOCKABLE"
+	case CodeInvalidBuffer:
+		return "GOBRIDGE_E_INVALID_BUFFER"
+	case CodeStaleHandle:
+		return "GOBRIDGE_E_STALE_HANDLE"
+	case CodeSys:
+		return "GOBRIDGE_E_SYS"
+	case CodeTimeout:
+		return "GOBRIDGE_E_TIMEOUT"
+	case CodeInvalidArgument:
+		return "GOBRIDGE_E_INVALID_ARGUMENT"
+	case CodeHandlerReplaced:
+		return "GOBRIDGE_E_HANDLER_REPLACED"
+	case CodeLimitExceeded:
+		return "GOBRIDGE_E_LIMIT_EXCEEDED"
+	case CodeCancelled:
+		return "GOBRIDGE_E_CANCELLED"
+	}
+	return fmt.Sprintf("gobridge code %d", int32(c))
 }
 
 // Error is a failure reported by the Rust side: its stable code, the message Rust wrote into
 // the call's status, and for system errors the errno. errors.Is matches it against the
 // sentinel for its code and against its syscall.Errno.
 type Error struct {
-	Code    int           // the stable C ABI code (1 = wrong thread, 2 = shut down, ...)
+	Code    Code          // the stable C ABI code (CodeWrongThread, CodeShutdown, ...)
 	Errno   syscall.Errno // for ErrSys, the errno; otherwise 0
 	Message string        // Rust's description
 }
@@ -84,7 +140,7 @@ type Error struct {
 // Error returns Rust's description of the failure, prefixed with "gobridge: ".
 func (e *Error) Error() string {
 	if e.Message == "" {
-		return fmt.Sprintf("gobridge: error code %d", e.Code)
+		return fmt.Sprintf("gobridge: error %v (code %d)", e.Code, int32(e.Code))
 	}
 	return "gobridge: " + e.Message
 }
@@ -135,7 +191,7 @@ func resultErr(r C.gb_result) error {
 	if r.code == codeOK {
 		return nil
 	}
-	e := &Error{Code: int(r.code)}
+	e := &Error{Code: Code(r.code)}
 	if r.msg != nil {
 		e.Message = C.GoString(r.msg)
 		C.free(unsafe.Pointer(r.msg))

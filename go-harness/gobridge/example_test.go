@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"go-harness/gobridge"
+	"github.com/gobridge-rs/gobridge/go-harness/gobridge"
 )
 
 // Everything Do runs, runs on the executor's one OS thread.
@@ -59,17 +59,17 @@ func ExamplePool_Sleep() {
 	// Output: <nil>
 }
 
-// Rust-owned memory, and Go slices lent to Rust for one call.
+// Rust-owned memory: Go reads and writes it as a slice until Free; a second Free is caught.
 func ExampleBuffer() {
 	b, err := gobridge.NewBuffer(4)
 	if err != nil {
 		panic(err)
 	}
-	gobridge.Fill(b.Bytes(), 2)
-	fmt.Println(gobridge.Sum(b.Bytes()), gobridge.Sum(nil))
+	copy(b.Bytes(), "gobr")
+	fmt.Println(string(b.Bytes()), b.Len())
 	fmt.Println(b.Free(), errors.Is(b.Free(), gobridge.ErrStaleHandle))
 	// Output:
-	// 8 0
+	// gobr 4
 	// <nil> true
 }
 

@@ -20,7 +20,7 @@ func newExec(t testing.TB, name string) *Executor {
 	return e
 }
 
-// Proof 2: 1,000 goroutines x 100 Do calls all run on the executor's one thread.
+// 1,000 goroutines x 100 Do calls all run on the executor's one thread.
 func TestExecutorThousandGoroutinesOneThread(t *testing.T) {
 	e := newExec(t, "gb-thousand")
 	if e.ThreadID() == ThreadID() {
@@ -130,7 +130,7 @@ func TestExecutorLongJobWaitsInNetpollerAndStartedJobsFinish(t *testing.T) {
 	}
 }
 
-// Proof 2: Do on a cancelled context does not run fn.
+// Do on a cancelled context does not run fn.
 func TestExecutorCancelledContextDoesNotRun(t *testing.T) {
 	e := newExec(t, "gb-cancelled")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -179,7 +179,7 @@ func TestExecutorCancelQueuedJob(t *testing.T) {
 	}
 }
 
-// Proof 2: Close with jobs queued: every Do returns, each either ran (nil) or ErrShutdown
+// Close with jobs queued: every Do returns, each either ran (nil) or ErrShutdown
 // (and never ran); none is lost; later Do returns ErrShutdown; Close is idempotent.
 func TestExecutorCloseWithQueuedJobs(t *testing.T) {
 	e, err := NewExecutor("gb-close")
@@ -282,7 +282,7 @@ func TestExecutorPanicIsReturned(t *testing.T) {
 	}
 }
 
-// Proof 7: Do from 100 goroutines concurrently, and nested Do on two executors (and on the
+// Do from 100 goroutines concurrently, and nested Do on two executors (and on the
 // same one, which runs inline).
 func TestExecutorConcurrentAndNested(t *testing.T) {
 	a := newExec(t, "gb-a")

@@ -109,7 +109,7 @@ func (p *Pool) complete(job uint64, code int) {
 	}
 	var err error
 	if code != codeOK {
-		err = &Error{Code: code, Message: "pool job failed"}
+		err = &Error{Code: Code(code), Message: "pool job failed"}
 		if code == codeShutdown {
 			err = shutdownErr("pool")
 		}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 func init() {
@@ -25,7 +27,7 @@ func init() {
 	childCases["eintr-storm"] = childEINTRStorm
 }
 
-// Proof 3: handlers for SIGURG, SIGPROF and SIGUSR1 coexist with Go's under CPU profiling and
+// handlers for SIGURG, SIGPROF and SIGUSR1 coexist with Go's under CPU profiling and
 // async preemption.
 func TestSignalsUnderPprof(t *testing.T) {
 	out := runChild(t, "signals-under-pprof")
@@ -201,7 +203,7 @@ func profileSamples(gz []byte) (int, error) {
 	return n, nil
 }
 
-// Proof 4: a storm of thread-directed SIGURG/SIGPROF (tgkill every 0.5 ms) interrupts a plain
+// a storm of thread-directed SIGURG/SIGPROF (tgkill every 0.5 ms) interrupts a plain
 // nanosleep, and the scoped mask keeps the runtime's signals out for exactly the call.
 func TestEINTRStorm(t *testing.T) {
 	out := runChild(t, "eintr-storm")
@@ -226,11 +228,11 @@ func childEINTRStorm() error {
 			time.Sleep(500 * time.Microsecond)
 		}
 	}()
-	unmasked, err := SleepInterruptible(300*time.Millisecond, false)
+	unmasked, err := probe.SleepInterruptible(300*time.Millisecond, false)
 	if err != nil {
 		return err
 	}
-	masked, err := SleepInterruptible(300*time.Millisecond, true)
+	masked, err := probe.SleepInterruptible(300*time.Millisecond, true)
 	if err != nil {
 		return err
 	}
@@ -293,7 +295,7 @@ func sigBlk(t testing.TB) uint64 {
 	return 0
 }
 
-// Proof 3 (comparison): the same workload with signal-hook-registry's handler for SIGURG (no
+// The comparison run: the same workload with signal-hook-registry's handler for SIGURG (no
 // SA_ONSTACK) crashes the Go runtime; the test asserts that it does.
 func TestSignalHookRegistryCrashesGo(t *testing.T) {
 	bin := os.Getenv("GOBRIDGE_SIGHOOK_BIN")
@@ -306,7 +308,14 @@ func TestSignalHookRegistryCrashesGo(t *testing.T) {
 			t.Skipf("%s not built; `make -C go-harness test` builds it", lib)
 		}
 		bin = filepath.Join(t.TempDir(), "sighookcrash")
-		build := exec.Command("go", "build", "-tags", "gobridge_sighook", "-o", bin, "../cmd/sighookcrash")
+		// The comparison staticlib is the program's one Rust archive: link mode
+		// gobridge_external, the archive named through CGO_LDFLAGS.
+		abs, err := filepath.Abs(lib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		build := exec.Command("go", "build", "-tags", "gobridge_external,gobridge_sighook", "-o", bin, "../cmd/sighookcrash")
+		build.Env = append(os.Environ(), "CGO_LDFLAGS="+abs)
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("building the comparison binary: %v\n%s", err, out)
 		}

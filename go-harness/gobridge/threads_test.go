@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 func init() {
@@ -82,7 +84,7 @@ func childThreads(pool bool) error {
 					failed.Add(1)
 				}
 			} else {
-				BlockingCgoSleep(threadSleep)
+				probe.BlockingCgoSleep(threadSleep)
 			}
 		}()
 	}
@@ -97,7 +99,7 @@ func childThreads(pool bool) error {
 	return nil
 }
 
-// Proof 6: 2,000 goroutines in Pool.Sleep(50ms) on a 4-thread pool keep the process at most
+// 2,000 goroutines in Pool.Sleep(50ms) on a 4-thread pool keep the process at most
 // GOMAXPROCS + pool + 8 OS threads; 2,000 goroutines in a plain blocking cgo usleep go far
 // beyond. Each runs in a fresh child process (thread counts never shrink in Go).
 func TestThreadCountPoolVersusBlockingCgo(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"go-harness/gobridge"
+	"github.com/gobridge-rs/gobridge/go-harness/gobridge"
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 var failures int
@@ -54,7 +55,7 @@ func main() {
 func abi() {
 	fmt.Println("ABI check (also done by the package's init):")
 	err := gobridge.CheckABI()
-	check(err == nil, "ABI version %d and the layouts of %d #[repr(C)] types match cgo's view (%v)", gobridge.ABIVersion, len(gobridge.RustLayouts()), errOr(err))
+	check(err == nil, "ABI version %d and the layout of every #[repr(C)] type match cgo's view (%v); link mode %s", gobridge.ABIVersion, errOr(err), gobridge.LinkMode)
 }
 
 func errOr(err error) string {
@@ -228,8 +229,8 @@ func eintr() {
 			time.Sleep(500 * time.Microsecond)
 		}
 	}()
-	plain, err1 := gobridge.SleepInterruptible(100*time.Millisecond, false)
-	masked, err2 := gobridge.SleepInterruptible(100*time.Millisecond, true)
+	plain, err1 := probe.SleepInterruptible(100*time.Millisecond, false)
+	masked, err2 := probe.SleepInterruptible(100*time.Millisecond, true)
 	stop.Store(true)
 	<-done
 	check(err1 == nil && plain > 0, "nanosleep(100ms) without the mask: %d EINTR", plain)
@@ -285,7 +286,7 @@ func threads() {
 	before := countThreads()
 	poolPeak := peak(many(func() { p.Sleep(context.Background(), 10*time.Millisecond) }))
 	// The blocking run goes second: the threads it makes never go away.
-	blockPeak := peak(many(func() { gobridge.BlockingCgoSleep(10 * time.Millisecond) }))
+	blockPeak := peak(many(func() { probe.BlockingCgoSleep(10 * time.Millisecond) }))
 	bound := before + 8 // the pool's 4 threads already exist; a little slack for the runtime
 	check(poolPeak <= bound, "Pool.Sleep on 4 threads: %d OS threads at the peak (%+d over the %d before)", poolPeak, poolPeak-before, before)
 	check(blockPeak > poolPeak, "plain blocking cgo usleep: %d OS threads at the peak (%+d)", blockPeak, blockPeak-before)
@@ -294,14 +295,14 @@ func threads() {
 func buffers() {
 	fmt.Println("\nBuffers:")
 	p := []byte{1, 2, 3, 250}
-	check(gobridge.Sum(p) == 256 && gobridge.Sum(nil) == 0, "Rust summed a Go slice in place (%d) and a nil slice (0)", gobridge.Sum(p))
+	check(probe.Sum(p) == 256 && probe.Sum(nil) == 0, "Rust summed a Go slice in place (%d) and a nil slice (0)", probe.Sum(p))
 	b, err := gobridge.NewBuffer(64)
 	if err != nil {
 		check(false, "NewBuffer: %v", err)
 		return
 	}
-	gobridge.Fill(b.Bytes(), 1)
-	check(gobridge.Sum(b.Bytes()) == 64, "Rust-owned 64-byte buffer filled by Rust through a Go slice view")
+	probe.Fill(b.Bytes(), 1)
+	check(probe.Sum(b.Bytes()) == 64, "Rust-owned 64-byte buffer filled by Rust through a Go slice view")
 	first, second := b.Free(), b.Free()
 	check(first == nil && errors.Is(second, gobridge.ErrStaleHandle), "Free once: %v; Free twice: %v", errOr(first), second)
 }

@@ -3,7 +3,7 @@
 // Command sighookcrash registers a SIGURG handler through signal-hook-registry (installed
 // without SA_ONSTACK) in a busy Go program and waits for the Go runtime to crash with
 // "non-Go code set up signal handler without SA_ONSTACK flag". It is the comparison run of the
-// harness's signal proof: built only with -tags gobridge_sighook against a staticlib with the
+// harness's signal proof: built only with -tags gobridge_external,gobridge_sighook against a staticlib with the
 // test-only signal-hook-compare feature. Exit status 0 means it did not crash.
 package main
 
@@ -17,12 +17,13 @@ import (
 	"syscall"
 	"time"
 
-	"go-harness/gobridge"
+	"github.com/gobridge-rs/gobridge/go-harness/gobridge"
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 func main() {
 	runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
-	if err := gobridge.InstallSignalHookRegistryForTest(syscall.SIGURG); err != nil {
+	if err := probe.InstallSignalHookRegistryForTest(syscall.SIGURG); err != nil {
 		fmt.Fprintln(os.Stderr, "install:", err)
 		os.Exit(2)
 	}

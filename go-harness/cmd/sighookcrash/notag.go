@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "sighookcrash: build with -tags gobridge_sighook (and the signal-hook-compare staticlib in target/sighook)")
+	fmt.Fprintln(os.Stderr, "sighookcrash: build with -tags gobridge_external,gobridge_sighook (and the signal-hook-compare staticlib in target/sighook)")
 	os.Exit(2)
 }
