@@ -7,26 +7,57 @@ GO ?= go
 # loom gets its own target dir: `--cfg loom` rebuilds every crate, and sharing target/ would
 # throw the normal build cache away on every switch.
 LOOM_TARGET := target/loom
-STATICLIB := target/release/libgobridge_capi.a
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.rs)))
-HAVE_GO_HARNESS := $(wildcard go-harness/go.mod)
+# The Go module's archive directory for the host, e.g. go-harness/lib/linux_amd64.
+HOST_LIB := go-harness/lib/$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+# Features of the development archive: the harness's probes (tests, demo, benchmarks) on top
+# of the product ABI. `make dist` and `make install` build the product archive without them.
+DEV_FEATURES ?=
+# Release targets `make dist` builds when their Rust std is installed (rustup target add ...),
+# as rust-triple=goos_goarch.
+DIST_TARGETS ?= x86_64-unknown-linux-gnu=linux_amd64 aarch64-unknown-linux-gnu=linux_arm64
+DIST_DIR := target/dist/go-harness
+PREFIX ?= /usr/local
 
-.PHONY: all build demo test fmt-check clippy rust-test loom examples go-test bench header clean
+.PHONY: all build demo test fmt-check clippy rust-test loom examples go-test go-module-test \
+	bench header dist install clean
 
 all: build
 
-## build: the C ABI staticlib the Go harness links (target/release/libgobridge_capi.a).
+## build: the development staticlib (C ABI + harness probes), staged where the Go module's
+## default link mode finds it: go-harness/lib/<goos>_<goarch>/libgobridge.a (+ archive.go).
 build:
-	$(CARGO) build --release -p gobridge-capi
+	$(CARGO) build --release -p gobridge-capi --features "$(DEV_FEATURES)"
+	scripts/stage-archive.sh target/release/libgobridge_capi.a $(HOST_LIB)
 
-## demo: build and run the demo (the Go harness demo once it exists, else the Rust examples).
-demo:
-ifneq ($(HAVE_GO_HARNESS),)
-	$(MAKE) build
+## dist: what a release tag commits under go-harness/: the module's tracked files and the
+## product archive (no probes) of every DIST_TARGETS entry whose std is installed, in
+## target/dist/go-harness. Prints what it built and what it skipped.
+dist:
+	rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)
+	git ls-files -z go-harness | tar --null -T - -cf - | tar -xf - -C target/dist
+	@installed=$$(rustup target list --installed 2>/dev/null || rustc -vV | sed -n 's/^host: //p'); \
+	for entry in $(DIST_TARGETS); do \
+		triple=$${entry%%=*}; plat=$${entry##*=}; \
+		if ! grep -qx "$$triple" <<<"$$installed"; then \
+			echo "dist: skipped $$plat ($$triple std not installed: rustup target add $$triple)"; continue; \
+		fi; \
+		$(CARGO) build --release -p gobridge-capi --target $$triple --target-dir target/product; \
+		scripts/stage-archive.sh target/product/$$triple/release/libgobridge_capi.a $(DIST_DIR)/lib/$$plat; \
+		echo "dist: built $$plat"; \
+	done
+
+## install: the product archive, header and pkg-config file under PREFIX (default /usr/local):
+## $(PREFIX)/lib/libgobridge.a, $(PREFIX)/include/gobridge.h, $(PREFIX)/lib/pkgconfig/gobridge.pc.
+## Go programs then build with -tags gobridge_pkgconfig.
+install:
+	libs=$$($(CARGO) rustc --release -p gobridge-capi --target-dir target/product -- \
+		--print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | tail -1); \
+	scripts/install.sh target/product/release/libgobridge_capi.a include/gobridge.h "$(PREFIX)" "$$libs"
+
+## demo: build and run the harness demo, which prints what each primitive did.
+demo: build
 	cd go-harness && $(GO) run ./cmd/demo
-else
-	$(MAKE) examples
-endif
 
 ## test: everything CI checks.
 test: fmt-check clippy rust-test loom examples go-test
@@ -34,9 +65,7 @@ test: fmt-check clippy rust-test loom examples go-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
-ifneq ($(HAVE_GO_HARNESS),)
 	@unformatted=$$(gofmt -l go-harness); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-endif
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
@@ -52,23 +81,26 @@ loom:
 examples:
 	@for ex in $(EXAMPLES); do echo "== example $$ex"; $(CARGO) run --quiet --all-features --example $$ex; done
 
-go-test:
-ifneq ($(HAVE_GO_HARNESS),)
-	$(MAKE) build
+go-test: build
 	$(MAKE) -C go-harness test
-else
-	@echo "go-harness: no Go module yet, skipped"
-endif
+	$(MAKE) go-module-test
+
+## go-module-test: the Go module as users get it: the gobridge_external and gobridge_pkgconfig
+## link modes, a rebuilt archive relinked by a plain `go build`, the product archive free of
+## probes, and a fresh consumer module fetching `make dist`'s tree through a file-based module
+## proxy, built with no Rust toolchain on PATH, then again from vendor/.
+go-module-test: dist
+	scripts/go-module-test.sh
+
+## header: regenerate include/gobridge.h from the crate and copy it into the Go module.
+header:
+	UPDATE_HEADER=1 $(CARGO) test --all-features --test header
+	cp include/gobridge.h go-harness/gobridge/gobridge.h
 
 ## bench: criterion benches and Go benchmarks, each beside its baseline, as one table of ratios.
-bench:
-ifneq ($(HAVE_GO_HARNESS),)
-	$(MAKE) build
+bench: build
 	{ $(CARGO) bench --workspace --all-features 2>&1; $(MAKE) -s -C go-harness bench-raw; } \
 		| (cd go-harness && $(GO) run ./tools/benchtable)
-else
-	$(CARGO) bench --workspace --all-features
-endif
 
 clean:
 	$(CARGO) clean

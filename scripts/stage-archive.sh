@@ -8,8 +8,16 @@ src=$1 dest=$2
 pkg=$(basename "$dest")
 [ -f "$src" ] || { echo "stage-archive: no archive at $src" >&2; exit 1; }
 mkdir -p "$dest"
-# Debug info of the Rust std is most of the archive; a release keeps symbols, not DWARF.
-strip --strip-debug -o "$dest/libgobridge.a.tmp" "$src"
+# Debug info of the Rust std is a third of the archive; a release keeps symbols, not DWARF.
+# llvm-strip reads every target's objects; binutils' strip only the host's (so a cross archive
+# it cannot read is staged unstripped).
+if command -v llvm-strip >/dev/null && llvm-strip --strip-debug -o "$dest/libgobridge.a.tmp" "$src" 2>/dev/null; then
+  :
+elif strip --strip-debug -o "$dest/libgobridge.a.tmp" "$src" 2>/dev/null; then
+  :
+else
+  cp "$src" "$dest/libgobridge.a.tmp"
+fi
 mv "$dest/libgobridge.a.tmp" "$dest/libgobridge.a"
 sum=$(sha256sum "$dest/libgobridge.a" | cut -d' ' -f1)
 cat > "$dest/archive.go.tmp" <<GO

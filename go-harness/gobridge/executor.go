@@ -12,7 +12,6 @@ import (
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 )
@@ -37,20 +36,20 @@ type Executor struct {
 	closeErr  error
 }
 
-// goRuntimeSignals is the default mask of threads gobridge spawns: SIGURG | SIGPROF.
-var goRuntimeSignals = sigBit(syscall.SIGURG) | sigBit(syscall.SIGPROF)
-
-func sigBit(s syscall.Signal) uint64 { return 1 << (uint(s) - 1) }
-
 // NewExecutor spawns an executor thread named name (the kernel truncates thread names to 15
-// bytes) with the default stack size and SIGURG and SIGPROF blocked.
-func NewExecutor(name string) (*Executor, error) {
+// bytes). By default it has the platform's stack size and SIGURG and SIGPROF blocked from its
+// first instruction; WithStackSize and WithBlockedSignals change that.
+func NewExecutor(name string, opts ...Option) (*Executor, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
 	var namePtr *C.uint8_t
 	if len(name) > 0 {
 		b := []byte(name)
 		namePtr = (*C.uint8_t)(unsafe.Pointer(&b[0]))
 	}
-	r := C.gb_executor_new(namePtr, C.size_t(len(name)), 0, C.uint64_t(goRuntimeSignals))
+	r := C.gb_executor_new(namePtr, C.size_t(len(name)), C.size_t(o.stackSize), C.uint64_t(o.blocked))
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
@@ -67,6 +66,12 @@ func NewExecutor(name string) (*Executor, error) {
 
 // ThreadID returns the kernel thread id of the executor's thread (as in /proc/self/task).
 func (e *Executor) ThreadID() int { return e.tid }
+
+// Handle returns the executor's C-ABI handle, for a Rust author's own C functions: on the Rust
+// side gobridge::capi::executor_from_handle turns it into the executor, so the author's work
+// runs on the thread Go created. It is valid until Close; after that the Rust side reports
+// GOBRIDGE_E_STALE_HANDLE (ErrStaleHandle), never undefined behaviour. Handles are never 0.
+func (e *Executor) Handle() uint64 { return uint64(e.h) }
 
 // Name returns the name the executor was created with.
 func (e *Executor) Name() string { return e.name }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -339,5 +340,28 @@ func TestExecutorNilFuncAndName(t *testing.T) {
 	}
 	if e.ThreadID() <= 0 {
 		t.Fatal("no tid")
+	}
+}
+
+// Options reach the Rust thread: the stack size and the blocked set are checked there (an
+// unblockable signal is Rust's ErrUnblockable), and the mask is the one the thread has.
+func TestExecutorOptions(t *testing.T) {
+	if _, err := NewExecutor("tiny", WithStackSize(4096)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("4 KiB stack: %v", err)
+	}
+	if _, err := NewExecutor("segv", WithBlockedSignals(syscall.SIGSEGV)); !errors.Is(err, ErrUnblockable) {
+		t.Fatalf("blocking SIGSEGV: %v", err)
+	}
+	e, err := NewExecutor("opts", WithStackSize(1<<20), WithBlockedSignals(syscall.SIGUSR2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	mask := sigBlkOf(t, e.ThreadID())
+	if mask != sigBit(syscall.SIGUSR2) {
+		t.Fatalf("SigBlk of the executor thread = %#x, want only SIGUSR2 (%#x)", mask, sigBit(syscall.SIGUSR2))
+	}
+	if e.Handle() == 0 {
+		t.Fatal("Handle() is 0")
 	}
 }

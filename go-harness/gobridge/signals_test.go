@@ -279,8 +279,11 @@ func TestWithBlockedMasksOnlyInside(t *testing.T) {
 	}
 }
 
-func sigBlk(t testing.TB) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", ThreadID()))
+func sigBlk(t testing.TB) uint64 { return sigBlkOf(t, ThreadID()) }
+
+// sigBlkOf reads the blocked-signal mask of thread tid of this process.
+func sigBlkOf(t testing.TB, tid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", tid))
 	if err != nil {
 		t.Fatal(err)
 	}

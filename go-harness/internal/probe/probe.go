@@ -155,3 +155,10 @@ func BareValueNoop() uint32 { return uint32(C.gobridge_abi_version()) }
 // GuardedNoop is a call into a Rust no-op through the full boundary: a status with a message
 // buffer on the C stack, ffi::call's panic guard, the status written back. It returns the code.
 func GuardedNoop() int32 { return int32(C.probe_guarded_noop()) }
+
+// ExecutorTid calls gobridge_executor_tid with the caller's status pointer (a GobridgeStatus*,
+// as gobridge.CallStatus passes) and out-pointer (nil for NULL): a real C-ABI function to test
+// CallStatus with.
+func ExecutorTid(executor uint64, out *int32, status unsafe.Pointer) int32 {
+	return int32(C.gobridge_executor_tid(C.uint64_t(executor), (*C.int32_t)(unsafe.Pointer(out)), (*C.GobridgeStatus)(status)))
+}
