@@ -83,22 +83,78 @@ pub enum Error {
     Cancelled,
 }
 
+/// The C ABI's status codes: one per [`Error`] variant, and `GOBRIDGE_OK`. This is the only
+/// list: [`Error::code`] returns these, and cbindgen generates the header's `#define`s from
+/// them (the Go package uses the header's `C.GOBRIDGE_E_*`). Codes are never reused or
+/// renumbered; a new variant gets the next number here, in `code`, and in `all()`.
+pub mod codes {
+    /// Status code: success.
+    pub const GOBRIDGE_OK: i32 = 0;
+    /// Status code: a thread-bound value was used from a thread other than its owner.
+    pub const GOBRIDGE_E_WRONG_THREAD: i32 = 1;
+    /// Status code: the executor, pool or object was shut down (closed).
+    pub const GOBRIDGE_E_SHUTDOWN: i32 = 2;
+    /// Status code: the call panicked inside Rust; the message is the panic message.
+    pub const GOBRIDGE_E_PANICKED: i32 = 3;
+    /// Status code: the signal cannot or must not be blocked.
+    pub const GOBRIDGE_E_UNBLOCKABLE: i32 = 4;
+    /// Status code: a buffer (pointer + length) was refused; the message says which rule it
+    /// broke.
+    pub const GOBRIDGE_E_INVALID_BUFFER: i32 = 5;
+    /// Status code: a handle is 0, forged, freed, or of another kind of object.
+    pub const GOBRIDGE_E_STALE_HANDLE: i32 = 6;
+    /// Status code: a system call failed; `GobridgeStatus.sys_errno` holds errno.
+    pub const GOBRIDGE_E_SYS: i32 = 7;
+    /// Status code: a bounded wait ran out of time.
+    pub const GOBRIDGE_E_TIMEOUT: i32 = 8;
+    /// Status code: an argument is out of range, or an out-pointer is NULL or misaligned.
+    pub const GOBRIDGE_E_INVALID_ARGUMENT: i32 = 9;
+    /// Status code: someone else replaced gobridge's signal handler.
+    pub const GOBRIDGE_E_HANDLER_REPLACED: i32 = 10;
+    /// Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
+    pub const GOBRIDGE_E_LIMIT_EXCEEDED: i32 = 11;
+    /// Status code: the job was cancelled through its ticket before it started; it never ran.
+    pub const GOBRIDGE_E_CANCELLED: i32 = 12;
+
+    /// Every error code with its C name, in numeric order (for tests and tools that check
+    /// another language's copy, such as the header).
+    #[doc(hidden)]
+    pub fn all() -> [(&'static str, i32); 12] {
+        [
+            ("GOBRIDGE_E_WRONG_THREAD", GOBRIDGE_E_WRONG_THREAD),
+            ("GOBRIDGE_E_SHUTDOWN", GOBRIDGE_E_SHUTDOWN),
+            ("GOBRIDGE_E_PANICKED", GOBRIDGE_E_PANICKED),
+            ("GOBRIDGE_E_UNBLOCKABLE", GOBRIDGE_E_UNBLOCKABLE),
+            ("GOBRIDGE_E_INVALID_BUFFER", GOBRIDGE_E_INVALID_BUFFER),
+            ("GOBRIDGE_E_STALE_HANDLE", GOBRIDGE_E_STALE_HANDLE),
+            ("GOBRIDGE_E_SYS", GOBRIDGE_E_SYS),
+            ("GOBRIDGE_E_TIMEOUT", GOBRIDGE_E_TIMEOUT),
+            ("GOBRIDGE_E_INVALID_ARGUMENT", GOBRIDGE_E_INVALID_ARGUMENT),
+            ("GOBRIDGE_E_HANDLER_REPLACED", GOBRIDGE_E_HANDLER_REPLACED),
+            ("GOBRIDGE_E_LIMIT_EXCEEDED", GOBRIDGE_E_LIMIT_EXCEEDED),
+            ("GOBRIDGE_E_CANCELLED", GOBRIDGE_E_CANCELLED),
+        ]
+    }
+}
+
 impl Error {
-    /// The stable code of this error in the C ABI. `0` is reserved for success.
+    /// The stable code of this error in the C ABI (one of [`codes`]). `0` is reserved for
+    /// success.
     pub const fn code(&self) -> i32 {
+        use codes::*;
         match self {
-            Error::WrongThread { .. } => 1,
-            Error::Shutdown => 2,
-            Error::Panicked(_) => 3,
-            Error::Unblockable(_) => 4,
-            Error::InvalidBuffer(_) => 5,
-            Error::StaleHandle => 6,
-            Error::Sys(_) => 7,
-            Error::Timeout => 8,
-            Error::InvalidArgument(_) => 9,
-            Error::HandlerReplaced(_) => 10,
-            Error::LimitExceeded(_) => 11,
-            Error::Cancelled => 12,
+            Error::WrongThread { .. } => GOBRIDGE_E_WRONG_THREAD,
+            Error::Shutdown => GOBRIDGE_E_SHUTDOWN,
+            Error::Panicked(_) => GOBRIDGE_E_PANICKED,
+            Error::Unblockable(_) => GOBRIDGE_E_UNBLOCKABLE,
+            Error::InvalidBuffer(_) => GOBRIDGE_E_INVALID_BUFFER,
+            Error::StaleHandle => GOBRIDGE_E_STALE_HANDLE,
+            Error::Sys(_) => GOBRIDGE_E_SYS,
+            Error::Timeout => GOBRIDGE_E_TIMEOUT,
+            Error::InvalidArgument(_) => GOBRIDGE_E_INVALID_ARGUMENT,
+            Error::HandlerReplaced(_) => GOBRIDGE_E_HANDLER_REPLACED,
+            Error::LimitExceeded(_) => GOBRIDGE_E_LIMIT_EXCEEDED,
+            Error::Cancelled => GOBRIDGE_E_CANCELLED,
         }
     }
 }
@@ -107,9 +163,11 @@ impl Error {
 mod tests {
     use super::*;
 
-    #[test]
-    fn codes_are_distinct_and_nonzero() {
-        let all = [
+    /// One value of every variant, in code order. `Error::code`'s exhaustive match gives a new
+    /// variant a code; the test below then fails until it is listed here and in
+    /// `codes::all()`.
+    fn one_of_each() -> Vec<Error> {
+        vec![
             Error::WrongThread { owner: ThreadId::from_raw(1), current: ThreadId::from_raw(2) },
             Error::Shutdown,
             Error::Panicked("x".into()),
@@ -122,12 +180,16 @@ mod tests {
             Error::HandlerReplaced(Signal::SIGUSR1),
             Error::LimitExceeded("x"),
             Error::Cancelled,
-        ];
-        let mut codes: Vec<i32> = all.iter().map(Error::code).collect();
-        assert!(codes.iter().all(|&c| c > 0));
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), all.len());
+        ]
+    }
+
+    #[test]
+    fn codes_are_the_table_in_order() {
+        let variant_codes: Vec<i32> = one_of_each().iter().map(Error::code).collect();
+        let table: Vec<i32> = codes::all().iter().map(|&(_, c)| c).collect();
+        assert_eq!(variant_codes, table, "one variant per code, in the table's order");
+        assert_eq!(table, (1..=table.len() as i32).collect::<Vec<_>>(), "1, 2, ... without gaps");
+        assert_eq!(codes::GOBRIDGE_OK, 0);
     }
 
     #[test]

@@ -151,6 +151,6 @@ mod thread_id;
 #[cfg_attr(docsrs, doc(cfg(feature = "capi")))]
 pub mod capi;
 
-pub use error::{BufferError, Error, Result};
+pub use error::{BufferError, Error, Result, codes};
 pub use thread_bound::ThreadBound;
 pub use thread_id::{ThreadId, current_thread};

@@ -59,3 +59,33 @@ fn header_declares_the_core_abi() {
         assert!(h.contains(item), "header lacks `{item}`");
     }
 }
+
+#[test]
+fn header_defines_every_error_code_of_the_rust_table() {
+    let h = generate();
+    assert!(h.contains("#define GOBRIDGE_OK 0\n"), "header lacks GOBRIDGE_OK");
+    for (name, code) in gobridge::codes::all() {
+        let define = format!("#define {name} {code}\n");
+        assert!(h.contains(&define), "header lacks `{}`", define.trim_end());
+    }
+}
+
+#[test]
+fn harness_probes_are_declared_only_under_gobridge_harness() {
+    let h = generate();
+    for probe in [
+        "gobridge_sum(",
+        "gobridge_fill(",
+        "gobridge_bench_noop(",
+        "gobridge_bench_noop_guarded(",
+        "gobridge_sleep_interruptible(",
+    ] {
+        let at = h.find(probe).unwrap_or_else(|| panic!("header lacks {probe}"));
+        let guard = h[..at].rfind("#if defined(GOBRIDGE_HARNESS)").map(|g| &h[g..at]);
+        assert!(
+            guard.is_some_and(|between| !between.contains("#endif")),
+            "{probe} is declared outside `#if defined(GOBRIDGE_HARNESS)`"
+        );
+    }
+    assert!(h.contains("int32_t gobridge_pool_submit_sleep("), "product ABI");
+}

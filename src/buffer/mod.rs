@@ -34,17 +34,10 @@
 //!     out: *mut u64,
 //!     status: *mut Status,
 //! ) -> i32 {
-//!     let body = || {
-//!         let zeros = s.get()?.iter().filter(|&&b| b == 0).count() as u64;
-//!         let out = ffi::out_ptr(out)?;
-//!         // SAFETY:
-//!         // - `out` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-//!         unsafe { out.write(zeros) };
-//!         Ok(())
-//!     };
+//!     let body = || Ok(s.get()?.iter().filter(|&&b| b == 0).count() as u64);
 //!     // SAFETY:
-//!     // - `status` is NULL or valid for the call (our contract).
-//!     unsafe { ffi::call(status, body) }
+//!     // - `out` and `status` are as `call_out` requires: this function's own contract.
+//!     unsafe { ffi::call_out(status, out, body) }
 //! }
 //!
 //! let data = [0u8, 1, 0, 2];

@@ -35,17 +35,9 @@ pub unsafe extern "C" fn gobridge_buffer_alloc(
     out: *mut OwnedBufInfo,
     status: *mut Status,
 ) -> i32 {
-    let body = || {
-        let out = ffi::out_ptr(out)?;
-        let info = OwnedBuf::alloc(len)?;
-        // SAFETY:
-        // - `out` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-        unsafe { out.write(info) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for the call (our contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, || OwnedBuf::alloc(len)) }
 }
 
 /// Frees the owned buffer named by `handle`; the handle is stale from now on.
@@ -60,7 +52,7 @@ pub unsafe extern "C" fn gobridge_buffer_alloc(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_buffer_free(handle: u64, status: *mut Status) -> i32 {
     // SAFETY:
-    // - `status` is NULL or valid for the call (our contract).
+    // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, || OwnedBuf::free(Handle::from_raw(handle))) }
 }
 
@@ -80,17 +72,9 @@ pub unsafe extern "C" fn gobridge_buffer_resolve(
     out: *mut OwnedBufInfo,
     status: *mut Status,
 ) -> i32 {
-    let body = || {
-        let out = ffi::out_ptr(out)?;
-        let info = OwnedBuf::resolve(Handle::from_raw(handle))?;
-        // SAFETY:
-        // - `out` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-        unsafe { out.write(info) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for the call (our contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, || OwnedBuf::resolve(Handle::from_raw(handle))) }
 }
 
 /// Writes the number of live owned buffers to `*live_count` and their total size in bytes to
@@ -101,16 +85,12 @@ pub unsafe extern "C" fn gobridge_buffer_resolve(
 /// Each pointer is NULL or valid for a write of `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_buffer_stats(live_count: *mut usize, live_bytes: *mut usize) {
-    if let Ok(p) = ffi::out_ptr(live_count) {
-        // SAFETY:
-        // - `p` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-        unsafe { p.write(OwnedBuf::live_count()) };
-    }
-    if let Ok(p) = ffi::out_ptr(live_bytes) {
-        // SAFETY:
-        // - `p` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-        unsafe { p.write(OwnedBuf::live_bytes()) };
-    }
+    // SAFETY:
+    // - `live_count` is NULL, misaligned (both skipped) or valid for a write: our contract.
+    unsafe { ffi::write_if_valid(live_count, OwnedBuf::live_count()) };
+    // SAFETY:
+    // - `live_bytes` likewise.
+    unsafe { ffi::write_if_valid(live_bytes, OwnedBuf::live_bytes()) };
 }
 
 /// Sets the per-process byte budget of owned buffers (`SIZE_MAX` = unlimited, the default)
@@ -119,61 +99,4 @@ pub unsafe extern "C" fn gobridge_buffer_stats(live_count: *mut usize, live_byte
 #[unsafe(no_mangle)]
 pub extern "C" fn gobridge_buffer_set_budget(bytes: usize) -> usize {
     OwnedBuf::set_budget((bytes != usize::MAX).then_some(bytes)).unwrap_or(usize::MAX)
-}
-
-/// Sums the bytes of `s` (a view lent for this call) into `*out`, as `uint64_t`.
-///
-/// `s` is used only during the call: pass a Go slice as
-/// `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the empty slice
-/// (sum 0). Threads: any.
-///
-/// Status: `GOBRIDGE_E_INVALID_BUFFER` (NULL with a length, length overflow, address wrap;
-/// the message says which), `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned).
-///
-/// # Safety
-///
-/// Unless `s.ptr` is NULL, it points to `s.len` readable bytes not written by anyone during
-/// the call; `out` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
-/// `GobridgeStatus`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn gobridge_sum(
-    s: ForeignSlice<'_, u8>,
-    out: *mut u64,
-    status: *mut Status,
-) -> i32 {
-    let body = || {
-        let out = ffi::out_ptr(out)?;
-        let sum = s.get()?.iter().map(|&b| u64::from(b)).sum();
-        // SAFETY:
-        // - `out` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-        unsafe { out.write(sum) };
-        Ok(())
-    };
-    // SAFETY:
-    // - `status` is NULL or valid for the call (our contract).
-    unsafe { ffi::call(status, body) }
-}
-
-/// Sets every byte of `s` (a writable view lent for this call) to `value`.
-///
-/// Threads: any. Status: `GOBRIDGE_E_INVALID_BUFFER` (as for `gobridge_sum`; nothing is
-/// written).
-///
-/// # Safety
-///
-/// Unless `s.ptr` is NULL, it points to `s.len` writable bytes that nobody else accesses
-/// during the call; `status` is NULL or a valid `GobridgeStatus`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn gobridge_fill(
-    s: ForeignSliceMut<'_, u8>,
-    value: u8,
-    status: *mut Status,
-) -> i32 {
-    let body = || {
-        s.into_slice()?.fill(value);
-        Ok(())
-    };
-    // SAFETY:
-    // - `status` is NULL or valid for the call (our contract).
-    unsafe { ffi::call(status, body) }
 }

@@ -1,14 +1,14 @@
 //! Pinned executors and the tickets of submitted jobs.
 
-use super::misc::{Callback, CallbackJob, write_checked};
+use super::callback::{Callback, CallbackJob};
 use crate::executor::{PinnedExecutor, Ticket};
-use crate::ffi::{self, Status, out_ptr};
+use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
 use crate::{Error, Result};
 use std::ffi::c_void;
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 static EXECUTORS: HandleTable<PinnedExecutor> = HandleTable::new(kind::EXECUTOR);
@@ -30,8 +30,40 @@ struct TicketState {
 /// How long one blocking wait holds the ticket's lock before letting `cancel`/`fd` in.
 const WAIT_SLICE: Duration = Duration::from_millis(20);
 
-fn executor(h: u64) -> Result<std::sync::Arc<PinnedExecutor>> {
+impl CTicket {
+    fn lock(&self) -> MutexGuard<'_, TicketState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn executor(h: u64) -> Result<Arc<PinnedExecutor>> {
     EXECUTORS.get(Handle::from_raw(h))
+}
+
+/// The executor name a C caller passed: `name_len` bytes of UTF-8 without NUL at `name`
+/// (NULL allowed when `name_len` is 0).
+///
+/// # Safety
+///
+/// `name` is NULL or valid for reads of `name_len` bytes that nobody writes during the call.
+unsafe fn name_arg<'a>(name: *const u8, name_len: usize) -> Result<&'a str> {
+    if name_len == 0 {
+        return Ok("");
+    } else if name.is_null() {
+        return Err(Error::InvalidArgument("name is NULL with a non-zero length"));
+    } else if name_len > isize::MAX as usize {
+        return Err(Error::InvalidArgument("name is too long"));
+    }
+    // SAFETY:
+    // - `name` is non-null and valid for reads of `name_len` (<= isize::MAX) bytes that
+    //   nobody writes (this function's contract); u8 has no alignment requirement.
+    let bytes = unsafe { std::slice::from_raw_parts(name, name_len) };
+    let name =
+        std::str::from_utf8(bytes).map_err(|_| Error::InvalidArgument("name is not UTF-8"))?;
+    if name.contains('\0') {
+        return Err(Error::InvalidArgument("name contains NUL"));
+    }
+    Ok(name)
 }
 
 /// Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
@@ -59,39 +91,21 @@ pub unsafe extern "C" fn gobridge_executor_new(
     out: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
-        let name = if name_len == 0 {
-            ""
-        } else if name.is_null() {
-            return Err(Error::InvalidArgument("name is NULL with a non-zero length"));
-        } else if name_len > isize::MAX as usize {
-            return Err(Error::InvalidArgument("name is too long"));
-        } else {
-            // SAFETY:
-            // - `name` is non-null and valid for reads of `name_len` (<= isize::MAX) bytes
-            //   for this call (the caller's contract); u8 has no alignment requirement.
-            let bytes = unsafe { std::slice::from_raw_parts(name, name_len) };
-            std::str::from_utf8(bytes).map_err(|_| Error::InvalidArgument("name is not UTF-8"))?
-        };
-        if name.contains('\0') {
-            return Err(Error::InvalidArgument("name contains NUL"));
-        }
+    let body = || {
+        // SAFETY:
+        // - `name` is NULL or valid for reads of `name_len` bytes: this function's contract.
+        let name = unsafe { name_arg(name, name_len) }?;
         let mask = SignalSet::from_bits(blocked_signals)?;
         mask.check_blockable()?;
         let mut builder = PinnedExecutor::builder().name(name).mask(mask);
         if stack_size != 0 {
             builder = builder.stack_size(stack_size);
         }
-        let handle = EXECUTORS.insert(builder.spawn()?)?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, handle.as_raw()) };
-        Ok(())
+        Ok(EXECUTORS.insert(builder.spawn()?)?.as_raw())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, body) }
 }
 
 /// Writes the kernel thread id of the executor's thread to `*out`.
@@ -107,17 +121,9 @@ pub unsafe extern "C" fn gobridge_executor_tid(
     out: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
-        let tid = executor(executor_handle)?.tid().as_raw();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, tid) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, || Ok(executor(executor_handle)?.tid().as_raw())) }
 }
 
 /// Runs `cb(ctx)` on the executor's thread and returns when it has returned (blocking the
@@ -140,12 +146,12 @@ pub unsafe extern "C" fn gobridge_executor_run(
     ctx: *mut c_void,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
+    let body = || {
         let job = CallbackJob::new(cb, ctx)?;
         executor(executor_handle)?.run(move || job.call())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, body) }
 }
 
@@ -171,13 +177,13 @@ pub unsafe extern "C" fn gobridge_executor_submit(
     out_ticket: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
+    let body = || {
         let job = CallbackJob::new(cb, ctx)?;
-        submit_with_ticket(executor_handle, out_ticket, move || job.call())
+        submit_with_ticket(executor_handle, move || job.call())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_ticket` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_ticket, body) }
 }
 
 /// Queues a Rust no-op on the executor and writes a ticket handle to `*out_ticket`: what
@@ -196,27 +202,16 @@ pub unsafe extern "C" fn gobridge_executor_submit_ping(
     out_ticket: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || submit_with_ticket(executor_handle, out_ticket, || ());
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_ticket` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_ticket, || submit_with_ticket(executor_handle, || ())) }
 }
 
-/// Queues `job` and writes the handle of its ticket to `*out_ticket` (checked first, so
-/// nothing is queued for a NULL out-pointer).
-fn submit_with_ticket(
-    executor_handle: u64,
-    out_ticket: *mut u64,
-    job: impl FnOnce() + Send + 'static,
-) -> Result<()> {
-    let out = out_ptr(out_ticket)?;
+/// Queues `job` and returns the handle of its ticket.
+fn submit_with_ticket(executor_handle: u64, job: impl FnOnce() + Send + 'static) -> Result<u64> {
     let ticket = executor(executor_handle)?.submit(job)?;
-    let handle =
-        TICKETS.insert(CTicket { state: Mutex::new(TicketState { ticket, outcome: None }) })?;
-    // SAFETY:
-    // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-    unsafe { write_checked(out, handle.as_raw()) };
-    Ok(())
+    let state = Mutex::new(TicketState { ticket, outcome: None });
+    Ok(TICKETS.insert(CTicket { state })?.as_raw())
 }
 
 /// Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the
@@ -229,10 +224,9 @@ fn submit_with_ticket(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_executor_ping(executor_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { executor(executor_handle)?.run(|| ()) };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || executor(executor_handle)?.run(|| ())) }
 }
 
 /// Shuts the executor down and frees its handle: new work is refused, queued jobs fail with
@@ -248,7 +242,7 @@ pub unsafe extern "C" fn gobridge_executor_ping(executor_handle: u64, status: *m
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_executor_close(executor_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> {
+    let body = || {
         // Shut down while the handle is still valid (so `gobridge_executor_is_shutdown` can
         // observe it), then free the handle.
         let handle = Handle::from_raw(executor_handle);
@@ -258,7 +252,7 @@ pub unsafe extern "C" fn gobridge_executor_close(executor_handle: u64, status: *
         result
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, body) }
 }
 
@@ -276,20 +270,12 @@ pub unsafe extern "C" fn gobridge_executor_is_shutdown(
     out: *mut bool,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
-        let shut = executor(executor_handle)?.is_shutdown();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, shut) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, || Ok(executor(executor_handle)?.is_shutdown())) }
 }
 
-fn ticket(h: u64) -> Result<std::sync::Arc<CTicket>> {
+fn ticket(h: u64) -> Result<Arc<CTicket>> {
     TICKETS.get(Handle::from_raw(h))
 }
 
@@ -310,18 +296,11 @@ pub unsafe extern "C" fn gobridge_ticket_fd(
     out_fd: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_fd)?;
-        let t = ticket(ticket_handle)?;
-        let fd = t.state.lock().unwrap_or_else(PoisonError::into_inner).ticket.fd()?.as_raw_fd();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, fd) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_fd` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out_fd, || Ok(ticket(ticket_handle)?.lock().ticket.fd()?.as_raw_fd()))
+    }
 }
 
 /// Waits for the ticket's job: `timeout_ns < 0` waits for ever, `0` only polls. Returns the
@@ -342,12 +321,12 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
     timeout_ns: i64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
+    let body = || {
         let t = ticket(ticket_handle)?;
         let deadline =
             u64::try_from(timeout_ns).ok().map(|ns| Instant::now() + Duration::from_nanos(ns));
         loop {
-            let mut state = t.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut state = t.lock();
             if let Some(outcome) = &state.outcome {
                 return outcome.clone();
             }
@@ -375,7 +354,7 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
         }
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, body) }
 }
 
@@ -394,18 +373,11 @@ pub unsafe extern "C" fn gobridge_ticket_cancel(
     out_cancelled: *mut bool,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_cancelled)?;
-        let t = ticket(ticket_handle)?;
-        let cancelled = t.state.lock().unwrap_or_else(PoisonError::into_inner).ticket.cancel();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, cancelled) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_cancelled` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out_cancelled, || Ok(ticket(ticket_handle)?.lock().ticket.cancel()))
+    }
 }
 
 /// Frees the ticket (and its fd). A job that has not run yet is detached, not cancelled: it
@@ -416,8 +388,7 @@ pub unsafe extern "C" fn gobridge_ticket_cancel(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_ticket_free(ticket_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { TICKETS.remove(Handle::from_raw(ticket_handle)).map(drop) };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || TICKETS.remove(Handle::from_raw(ticket_handle)).map(drop)) }
 }

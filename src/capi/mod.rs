@@ -66,16 +66,23 @@
 //! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
 
 mod buffer;
+mod callback;
 mod executor;
 mod misc;
 mod pool;
+#[cfg(feature = "harness")]
+mod probe;
 mod signals;
 mod thread_bound;
 
+pub use crate::codes::*;
 pub use buffer::*;
+pub use callback::Callback;
 pub use executor::*;
 pub use misc::*;
 pub use pool::*;
+#[cfg(feature = "harness")]
+pub use probe::*;
 pub use signals::*;
 pub use thread_bound::*;
 
@@ -85,33 +92,6 @@ use std::ffi::c_char;
 /// The version of the C ABI. It changes whenever a function's signature or meaning or a
 /// `#[repr(C)]` type's layout changes incompatibly.
 pub const GOBRIDGE_ABI_VERSION: u32 = 1;
-
-/// Status code: success.
-pub const GOBRIDGE_OK: i32 = 0;
-/// Status code: a thread-bound value was used from a thread other than its owner.
-pub const GOBRIDGE_E_WRONG_THREAD: i32 = 1;
-/// Status code: the executor, pool or object was shut down (closed).
-pub const GOBRIDGE_E_SHUTDOWN: i32 = 2;
-/// Status code: the call panicked inside Rust; the message is the panic message.
-pub const GOBRIDGE_E_PANICKED: i32 = 3;
-/// Status code: the signal cannot or must not be blocked.
-pub const GOBRIDGE_E_UNBLOCKABLE: i32 = 4;
-/// Status code: a buffer (pointer + length) was refused; the message says which rule it broke.
-pub const GOBRIDGE_E_INVALID_BUFFER: i32 = 5;
-/// Status code: a handle is 0, forged, freed, or of another kind of object.
-pub const GOBRIDGE_E_STALE_HANDLE: i32 = 6;
-/// Status code: a system call failed; `GobridgeStatus.sys_errno` holds errno.
-pub const GOBRIDGE_E_SYS: i32 = 7;
-/// Status code: a bounded wait ran out of time.
-pub const GOBRIDGE_E_TIMEOUT: i32 = 8;
-/// Status code: an argument is out of range, or an out-pointer is NULL or misaligned.
-pub const GOBRIDGE_E_INVALID_ARGUMENT: i32 = 9;
-/// Status code: someone else replaced gobridge's signal handler.
-pub const GOBRIDGE_E_HANDLER_REPLACED: i32 = 10;
-/// Status code: a resource limit (such as the owned-buffer byte budget) would be exceeded.
-pub const GOBRIDGE_E_LIMIT_EXCEEDED: i32 = 11;
-/// Status code: the job was cancelled through its ticket before it started; it never ran.
-pub const GOBRIDGE_E_CANCELLED: i32 = 12;
 
 /// The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
 ///
@@ -316,61 +296,15 @@ pub extern "C" fn gobridge_abi_version() -> u32 {
 /// `count` is NULL or valid for a write of `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_type_layouts(count: *mut usize) -> *const TypeLayout {
-    if !count.is_null() && count.is_aligned() {
-        // SAFETY:
-        // - `count` is non-null and aligned (checked) and valid for a write (our contract).
-        unsafe { count.write(LAYOUTS.len()) };
-    }
+    // SAFETY:
+    // - `count` is NULL, misaligned (both skipped) or valid for a write: our contract.
+    unsafe { crate::ffi::write_if_valid(count, LAYOUTS.len()) };
     LAYOUTS.as_ptr()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Exhaustive (no `_` arm): a new `Error` variant does not compile here until it has its
-    /// `GOBRIDGE_E_*` constant.
-    fn c_constant(e: &crate::Error) -> i32 {
-        use crate::Error::*;
-        match e {
-            WrongThread { .. } => GOBRIDGE_E_WRONG_THREAD,
-            Shutdown => GOBRIDGE_E_SHUTDOWN,
-            Panicked(_) => GOBRIDGE_E_PANICKED,
-            Unblockable(_) => GOBRIDGE_E_UNBLOCKABLE,
-            InvalidBuffer(_) => GOBRIDGE_E_INVALID_BUFFER,
-            StaleHandle => GOBRIDGE_E_STALE_HANDLE,
-            Sys(_) => GOBRIDGE_E_SYS,
-            Timeout => GOBRIDGE_E_TIMEOUT,
-            InvalidArgument(_) => GOBRIDGE_E_INVALID_ARGUMENT,
-            HandlerReplaced(_) => GOBRIDGE_E_HANDLER_REPLACED,
-            LimitExceeded(_) => GOBRIDGE_E_LIMIT_EXCEEDED,
-            Cancelled => GOBRIDGE_E_CANCELLED,
-        }
-    }
-
-    #[test]
-    fn codes_match_error_codes() {
-        use crate::{BufferError, Error, ThreadId};
-        use nix::sys::signal::Signal;
-        let all = [
-            Error::WrongThread { owner: ThreadId::from_raw(1), current: ThreadId::from_raw(2) },
-            Error::Shutdown,
-            Error::Panicked(String::new()),
-            Error::Unblockable(Signal::SIGKILL),
-            Error::InvalidBuffer(BufferError::Misaligned),
-            Error::StaleHandle,
-            Error::Sys(nix::errno::Errno::EIO),
-            Error::Timeout,
-            Error::InvalidArgument(""),
-            Error::HandlerReplaced(Signal::SIGINT),
-            Error::LimitExceeded(""),
-            Error::Cancelled,
-        ];
-        for e in &all {
-            assert_eq!(c_constant(e), e.code(), "{e:?}");
-        }
-        assert_eq!(GOBRIDGE_OK, 0);
-    }
 
     #[test]
     fn status_layout_is_reported() {

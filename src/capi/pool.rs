@@ -5,13 +5,14 @@
 //! each finished job as a [`Completion`] in a queue whose eventfd the Go side watches in its
 //! netpoller: any number of goroutines wait on channels, none on an OS thread.
 
-use super::misc::{Callback, CallbackJob, write_checked};
+use super::callback::{Callback, CallbackJob};
 use crate::executor::PinnedPool;
-use crate::ffi::{self, Status, out_ptr};
+use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::{Error, Result};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -145,8 +146,7 @@ pub unsafe extern "C" fn gobridge_pool_new(
     out: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
+    let body = || {
         if !(1..=1024).contains(&threads) {
             return Err(Error::InvalidArgument("pool threads must be in 1..=1024"));
         }
@@ -158,14 +158,11 @@ pub unsafe extern "C" fn gobridge_pool_new(
             next_job: AtomicU64::new(0),
             accepting: RwLock::new(true),
         })?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, handle.as_raw()) };
-        Ok(())
+        Ok(handle.as_raw())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, body) }
 }
 
 /// Queues the pool's built-in blocking job, `nanosleep(ns)` on a pool thread (resumed after
@@ -185,18 +182,13 @@ pub unsafe extern "C" fn gobridge_pool_submit_sleep(
     out_job: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_job)?;
-        let job =
-            pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, job) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_job` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out_job, || {
+            pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))
+        })
+    }
 }
 
 /// Queues `cb(ctx)` on a pool thread (the least loaded) and writes its job id to `*out_job`.
@@ -218,18 +210,13 @@ pub unsafe extern "C" fn gobridge_pool_submit(
     out_job: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_job)?;
+    let body = || {
         let job = CallbackJob::new(cb, ctx)?;
-        let id = pool(pool_handle)?.submit(move || job.call())?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, id) };
-        Ok(())
+        pool(pool_handle)?.submit(move || job.call())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_job` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_job, body) }
 }
 
 /// Writes the pool's completion fd to `*out_fd`: a non-blocking eventfd that is readable
@@ -248,17 +235,9 @@ pub unsafe extern "C" fn gobridge_pool_fd(
     out_fd: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_fd)?;
-        let fd = pool(pool_handle)?.completions.efd.as_raw_fd();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, fd) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_fd` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_fd, || Ok(pool(pool_handle)?.completions.efd.as_raw_fd())) }
 }
 
 /// Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`;
@@ -281,9 +260,7 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
     out_n: *mut usize,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out_n = out_ptr(out_n)?;
-        let out = if cap == 0 { out } else { out_ptr(out)? };
+    let body = |slots: &mut [MaybeUninit<Completion>]| {
         let p = pool(pool_handle)?;
         let completions = &p.completions;
         // Reset readiness before draining: a push after the drain signals again.
@@ -292,28 +269,19 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
             Err(e) => return Err(Error::Sys(e)),
         }
         let mut queue = completions.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queue.len().min(cap);
-        for (i, c) in queue.drain(..n).enumerate() {
-            // SAFETY:
-            // - `i < n <= cap`, and `out` (non-null, aligned: checked) is valid for writes of
-            //   `cap` completions (the caller's contract), so `out.add(i)` is in bounds.
-            let slot = unsafe { out.add(i) };
-            // SAFETY:
-            // - `slot` is in bounds, aligned and valid for a write (see above).
-            unsafe { write_checked(slot, c) };
+        let n = queue.len().min(slots.len());
+        for (slot, c) in slots.iter_mut().zip(queue.drain(..n)) {
+            slot.write(c);
         }
         if !queue.is_empty() {
             completions.signal();
         }
-        drop(queue);
-        // SAFETY:
-        // - `out_n` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out_n, n) };
-        Ok(())
+        Ok(n)
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
+    //   contract.
+    unsafe { ffi::call_out_slice(status, out, cap, out_n, body) }
 }
 
 /// Shuts the pool down without freeing it: new submissions fail with `GOBRIDGE_E_SHUTDOWN`,
@@ -329,10 +297,9 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { pool(pool_handle)?.shutdown() };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || pool(pool_handle)?.shutdown()) }
 }
 
 /// Shuts the pool down (as `gobridge_pool_shutdown`, if not done yet) and frees its handle and
@@ -346,8 +313,7 @@ pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut S
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_pool_close(pool_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { POOLS.remove(Handle::from_raw(pool_handle))?.shutdown() };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || POOLS.remove(Handle::from_raw(pool_handle))?.shutdown()) }
 }

@@ -1,14 +1,19 @@
 //! Signal pipes (write-only handlers feeding an fd) and the handler audit.
 
-use super::misc::write_checked;
-use crate::ffi::{self, Status, out_ptr};
+use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
 use crate::signal::{self, SignalPipe};
 use crate::{Error, Result};
+use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 
 static SIGNAL_PIPES: HandleTable<SignalPipe> = HandleTable::new(kind::SIGNAL_PIPE);
+
+fn pipe(h: u64) -> Result<Arc<SignalPipe>> {
+    SIGNAL_PIPES.get(Handle::from_raw(h))
+}
 
 /// One signal's disposition, as `gobridge_signal_audit` reports it.
 ///
@@ -59,21 +64,16 @@ pub unsafe extern "C" fn gobridge_signal_pipe_new(
     out: *mut u64,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
+    let body = || {
         let set = SignalSet::from_bits(signals)?;
         if set.is_empty() {
             return Err(Error::InvalidArgument("no signals"));
         }
-        let handle = SIGNAL_PIPES.insert(SignalPipe::new(&set)?)?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, handle.as_raw()) };
-        Ok(())
+        Ok(SIGNAL_PIPES.insert(SignalPipe::new(&set)?)?.as_raw())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, body) }
 }
 
 /// Writes the pipe's read fd to `*out_fd`: non-blocking, readable while signals are waiting.
@@ -91,17 +91,9 @@ pub unsafe extern "C" fn gobridge_signal_pipe_fd(
     out_fd: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_fd)?;
-        let fd = SIGNAL_PIPES.get(Handle::from_raw(pipe_handle))?.fd().as_raw_fd();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, fd) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_fd` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_fd, || Ok(pipe(pipe_handle)?.fd().as_raw_fd())) }
 }
 
 /// Takes the next caught signal without blocking and writes its number to `*out_signal`, or
@@ -119,17 +111,13 @@ pub unsafe extern "C" fn gobridge_signal_pipe_recv(
     out_signal: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out_signal)?;
-        let sig = SIGNAL_PIPES.get(Handle::from_raw(pipe_handle))?.try_recv()?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, sig.map_or(0, |s| s as i32)) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out_signal` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out_signal, || {
+            Ok(pipe(pipe_handle)?.try_recv()?.map_or(0, |s| s as i32))
+        })
+    }
 }
 
 /// Closes the pipe: uninstalls its actions (restoring the previous disposition once no other
@@ -142,10 +130,9 @@ pub unsafe extern "C" fn gobridge_signal_pipe_recv(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_signal_pipe_close(pipe_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle)).map(drop) };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle)).map(drop)) }
 }
 
 /// Reads every standard signal's disposition with `sigaction` (changing nothing), writes up to
@@ -166,12 +153,10 @@ pub unsafe extern "C" fn gobridge_signal_audit(
     out_n: *mut usize,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out_n = out_ptr(out_n)?;
-        let out = if cap == 0 { out } else { out_ptr(out)? };
+    let body = |slots: &mut [MaybeUninit<HandlerReport>]| {
         let infos = signal::audit()?;
-        for (i, info) in infos.iter().take(cap).enumerate() {
-            let report = HandlerReport {
+        for (slot, info) in slots.iter_mut().zip(&infos) {
+            slot.write(HandlerReport {
                 signal: info.signal as i32,
                 flags: info.flags,
                 mask: info.mask.to_bits(),
@@ -181,21 +166,12 @@ pub unsafe extern "C" fn gobridge_signal_audit(
                 restart: info.restart,
                 ours: info.ours,
                 go_compatible: info.go_compatible(),
-            };
-            // SAFETY:
-            // - `i < cap`, and `out` (non-null, aligned: checked) is valid for writes of `cap`
-            //   reports (the caller's contract), so `out.add(i)` is in bounds.
-            let slot = unsafe { out.add(i) };
-            // SAFETY:
-            // - `slot` is in bounds, aligned and valid for a write (see above).
-            unsafe { write_checked(slot, report) };
+            });
         }
-        // SAFETY:
-        // - `out_n` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out_n, infos.len()) };
-        Ok(())
+        Ok(infos.len())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
+    //   contract.
+    unsafe { ffi::call_out_slice(status, out, cap, out_n, body) }
 }

@@ -1,9 +1,8 @@
 //! Thread-bound objects: a `gobridge::ThreadBound` created on the caller's thread.
 
-use super::misc::write_checked;
-use crate::ffi::{self, Status, out_ptr};
+use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
-use crate::{Result, ThreadBound, current_thread};
+use crate::{ThreadBound, current_thread};
 
 /// The value is the owner's tid, so a check can also confirm that the value read is the
 /// owner's.
@@ -21,17 +20,13 @@ static THREAD_BOUNDS: HandleTable<ThreadBound<i32>> = HandleTable::new(kind::THR
 /// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_thread_bound_new(out: *mut u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
-        let handle = THREAD_BOUNDS.insert(ThreadBound::new(current_thread().as_raw()))?;
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, handle.as_raw()) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out, || {
+            Ok(THREAD_BOUNDS.insert(ThreadBound::new(current_thread().as_raw()))?.as_raw())
+        })
+    }
 }
 
 /// Checks that the calling thread owns the object: `0` on the owner thread,
@@ -44,14 +39,14 @@ pub unsafe extern "C" fn gobridge_thread_bound_new(out: *mut u64, status: *mut S
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_thread_bound_check(handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> {
+    let body = || {
         let tb = THREAD_BOUNDS.get(Handle::from_raw(handle))?;
         let owner = *tb.get()?;
         debug_assert_eq!(owner, current_thread().as_raw());
         Ok(())
     };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
+    // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, body) }
 }
 
@@ -68,17 +63,13 @@ pub unsafe extern "C" fn gobridge_thread_bound_owner(
     out: *mut i32,
     status: *mut Status,
 ) -> i32 {
-    let body = || -> Result<()> {
-        let out = out_ptr(out)?;
-        let owner = THREAD_BOUNDS.get(Handle::from_raw(handle))?.owner().as_raw();
-        // SAFETY:
-        // - `out` was checked by `out_ptr`; the caller promised it is valid for a write.
-        unsafe { write_checked(out, owner) };
-        Ok(())
-    };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out, || {
+            Ok(THREAD_BOUNDS.get(Handle::from_raw(handle))?.owner().as_raw())
+        })
+    }
 }
 
 /// Frees the object. On its owner thread the value is dropped there; elsewhere
@@ -91,8 +82,7 @@ pub unsafe extern "C" fn gobridge_thread_bound_owner(
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_thread_bound_free(handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { THREAD_BOUNDS.remove(Handle::from_raw(handle)).map(drop) };
     // SAFETY:
-    // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
-    unsafe { ffi::call(status, body) }
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || THREAD_BOUNDS.remove(Handle::from_raw(handle)).map(drop)) }
 }

@@ -12,27 +12,22 @@
 //!   [`Status`] and returns its code; the message is written into a buffer the caller owns, so
 //!   nothing is allocated for the caller to free.
 //!
-//! [`call`] is the one-liner every `gobridge_*` function is written with: `guard` + write the
-//! status + return the code.
+//! [`call`] is the body of every `gobridge_*` function: `guard` + write the status + return
+//! the code. [`call_out`] adds the checked out-pointer that most functions have, and
+//! [`call_out_slice`] the caller's array of the "fill up to `cap` and report a count"
+//! functions. A C function is then one `unsafe` block around one of them:
 //!
 //! ```
 //! use gobridge::ffi::{self, Status};
-//! use gobridge::{Error, Result};
+//! use gobridge::Error;
 //!
 //! /// # Safety
 //! /// `out` is NULL or valid for a write of `u32`; `status` is NULL or a valid `Status`.
 //! unsafe extern "C" fn my_parse(value: i64, out: *mut u32, status: *mut Status) -> i32 {
-//!     let body = || {
-//!         let v = u32::try_from(value).map_err(|_| Error::InvalidArgument("out of range"))?;
-//!         let out = ffi::out_ptr(out)?; // refuses NULL and misalignment
-//!         // SAFETY:
-//!         // - `out` is non-null and aligned (`out_ptr`) and valid for a write (our contract).
-//!         unsafe { out.write(v) };
-//!         Ok(())
-//!     };
+//!     let body = || u32::try_from(value).map_err(|_| Error::InvalidArgument("out of range"));
 //!     // SAFETY:
-//!     // - `status` is NULL or valid for the call, as this function's own contract requires.
-//!     unsafe { ffi::call(status, body) }
+//!     // - `out` and `status` are as `call_out` requires: this function's own contract.
+//!     unsafe { ffi::call_out(status, out, body) }
 //! }
 //!
 //! let mut buf = [0u8; 64];
@@ -48,7 +43,9 @@
 //! ```
 
 mod guard;
+mod out;
 mod status;
 
 pub use guard::{NON_STRING_PANIC, call, guard};
-pub use status::{Status, out_ptr};
+pub use out::{call_out, call_out_slice, out_ptr, write_if_valid};
+pub use status::Status;

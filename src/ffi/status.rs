@@ -1,7 +1,7 @@
 //! The in-band status every C function reports through.
 
+use crate::Error;
 use crate::buffer::ForeignSliceMut;
-use crate::{Error, Result};
 use std::ffi::c_char;
 use std::fmt::{self, Write as _};
 
@@ -104,23 +104,6 @@ impl Status {
         w.buf[len] = 0;
         st.msg_len = len;
         code
-    }
-}
-
-/// Returns `ptr` as a non-null, aligned out-pointer, or `Error::InvalidArgument`.
-///
-/// The check every C function makes before writing a result.
-///
-/// `Ok` only proves that `ptr` is non-null and aligned; writing through it still needs the C
-/// caller's promise that it is valid for a write of `T` (an `unsafe` block with its SAFETY
-/// comment at the write).
-pub fn out_ptr<T>(ptr: *mut T) -> Result<*mut T> {
-    if ptr.is_null() {
-        Err(Error::InvalidArgument("out-pointer is NULL"))
-    } else if !ptr.is_aligned() {
-        Err(Error::InvalidArgument("out-pointer is misaligned"))
-    } else {
-        Ok(ptr)
     }
 }
 

@@ -5,7 +5,9 @@
 //!
 //! The staticlib is built by a nested `cargo build --release -p gobridge-capi` into its own
 //! target directory (`target/c-abi-test`), so this test works the same from `cargo test`,
-//! `cargo test --workspace` or `make test` without waiting on the outer cargo's lock.
+//! `cargo test --workspace` or `make test` without waiting on the outer cargo's lock. The C
+//! program uses the harness probes (`--features harness`, `-DGOBRIDGE_HARNESS`); a second build
+//! without the feature proves that a product staticlib contains none of them.
 //! Environment: `CC` picks the compiler (default `cc`); `GOBRIDGE_SKIP_VALGRIND=1` skips the
 //! valgrind run where valgrind cannot be installed (CI installs it: `.ci/run`).
 
@@ -32,22 +34,60 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn build_staticlib(target_dir: &Path) -> PathBuf {
+/// The probes only the Go harness calls (feature `harness`): absent from a product build.
+const HARNESS_PROBES: &[&str] = &[
+    "gobridge_sum",
+    "gobridge_fill",
+    "gobridge_bench_noop",
+    "gobridge_bench_noop_guarded",
+    "gobridge_sleep_interruptible",
+];
+
+/// Builds the staticlib with `features` and returns a copy named for them. Builds share one
+/// target directory (the dependencies are built once) and run one at a time, since each
+/// writes the same `libgobridge_capi.a`.
+fn build_staticlib(target_dir: &Path, features: &str) -> PathBuf {
+    static ONE_BUILD_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _build = ONE_BUILD_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
     run(Command::new(cargo)
         .current_dir(root())
-        .args(["build", "--release", "--quiet", "-p", "gobridge-capi", "--target-dir"])
+        .args(["build", "--release", "--quiet", "-p", "gobridge-capi", "--features", features])
+        .arg("--target-dir")
         .arg(target_dir));
     let lib = target_dir.join("release/libgobridge_capi.a");
     assert!(lib.exists(), "{} was not built", lib.display());
-    lib
+    let name = if features.is_empty() { "product" } else { features };
+    let copy = target_dir.join(format!("libgobridge_capi-{name}.a"));
+    std::fs::copy(&lib, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", lib.display()));
+    copy
+}
+
+/// The NUL-separated strings of an archive: its symbol index and the objects' string tables
+/// hold every symbol name as one of them (no `nm` needed).
+fn archive_strings(archive: &[u8]) -> std::collections::HashSet<&[u8]> {
+    archive.split(|&b| b == 0).collect()
+}
+
+#[test]
+fn product_staticlib_has_no_harness_probes() {
+    let target_dir = root().join("target/c-abi-test");
+    let product = std::fs::read(build_staticlib(&target_dir, "")).unwrap();
+    let harness = std::fs::read(build_staticlib(&target_dir, "harness")).unwrap();
+    let (product, harness) = (archive_strings(&product), archive_strings(&harness));
+    for probe in HARNESS_PROBES {
+        assert!(harness.contains(probe.as_bytes()), "the harness build lacks {probe}");
+        assert!(!product.contains(probe.as_bytes()), "the product build contains {probe}");
+    }
+    assert!(product.contains(b"gobridge_pool_submit_sleep".as_slice()), "product ABI");
 }
 
 fn compile(lib: &Path, out_dir: &Path) -> PathBuf {
     let exe = out_dir.join("abi_test");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     run(Command::new(cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1", "-I"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
+        .args(["-DGOBRIDGE_HARNESS", "-I"])
         .arg(root().join("include"))
         .arg(root().join("tests/c/abi_test.c"))
         .arg(lib)
@@ -60,7 +100,7 @@ fn compile(lib: &Path, out_dir: &Path) -> PathBuf {
 #[test]
 fn c_program_passes_under_valgrind() {
     let target_dir = root().join("target/c-abi-test");
-    let lib = build_staticlib(&target_dir);
+    let lib = build_staticlib(&target_dir, "harness");
 
     // The staticlib exports the functions the header declares.
     if let Ok(nm) = Command::new("nm").args(["-g", "--defined-only"]).arg(&lib).output() {
