@@ -12,7 +12,7 @@ EXAMPLES := $(basename $(notdir $(wildcard examples/*.rs)))
 HOST_LIB := go-harness/lib/$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
 # Features of the development archive: the harness's probes (tests, demo, benchmarks) on top
 # of the product ABI. `make dist` and `make install` build the product archive without them.
-DEV_FEATURES ?=
+DEV_FEATURES ?= harness
 # Release targets `make dist` builds when their Rust std is installed (rustup target add ...),
 # as rust-triple=goos_goarch.
 DIST_TARGETS ?= x86_64-unknown-linux-gnu=linux_amd64 aarch64-unknown-linux-gnu=linux_arm64

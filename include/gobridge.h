@@ -396,6 +396,14 @@ void gobridge_buffer_stats(size_t *live_count, size_t *live_bytes);
 size_t gobridge_buffer_set_budget(size_t bytes);
 
 /*
+ Returns the library's build id (see the Rust `build_id`): a static NUL-terminated string
+ owned by the library, never NULL; never free it.
+
+ Any thread; never fails.
+ */
+const char *gobridge_build_id(void);
+
+/*
  Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
  kernel shows the first 15), with `stack_size` bytes of stack (0 = the default) and the
  signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |

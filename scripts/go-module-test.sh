@@ -49,9 +49,23 @@ step "gobridge_pkgconfig: make install into a temporary prefix, build through PK
 make -s -C "$root" install PREFIX="$work/prefix" >/dev/null
 PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig go build -tags gobridge_pkgconfig -o "$work/pkgconfig" ./cmd/gobridge-check
 "$work/pkgconfig" >"$work/pkgconfig.out" || fail "gobridge-check (pkg-config): $(cat "$work/pkgconfig.out")"
-grep -q '^ok   link mode pkg-config' "$work/pkgconfig.out" || fail "pkg-config build did not report its link mode"
+grep -q 'link mode pkg-config' "$work/pkgconfig.out" || fail "pkg-config build did not report its link mode"
 tail -1 "$work/pkgconfig.out"
 cd "$root"
+
+step "no stale links: a rebuilt archive is relinked by a plain go build"
+# A copy of the release tree; the archive is rebuilt with another GOBRIDGE_BUILD_ID (what
+# gobridge_build_id returns), staged, and the program rebuilt with a plain `go build`.
+cp -r "$dist" "$work/relink"
+for tag in relink-one relink-two; do
+  GOBRIDGE_BUILD_ID=$tag cargo build --quiet --release -p gobridge-capi --target-dir "$root/target/relink"
+  scripts/stage-archive.sh "$root/target/relink/release/libgobridge_capi.a" "$work/relink/lib/$host" >/dev/null
+  (cd "$work/relink" && go build -o "$work/relink-app" ./cmd/gobridge-check)
+  "$work/relink-app" >"$work/relink.out" || fail "gobridge-check after relink: $(cat "$work/relink.out")"
+  grep -q "gobridge [0-9.]* $tag," "$work/relink.out" \
+    || fail "plain go build linked a stale archive: wanted build id $tag, got: $(head -1 "$work/relink.out")"
+  echo "relinked: $(head -1 "$work/relink.out" | cut -c6- | cut -d, -f1)"
+done
 
 step "consumer: a fresh module outside the repository, through GOPROXY=file://"
 commit=$(git rev-parse --short=12 HEAD)

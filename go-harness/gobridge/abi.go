@@ -15,6 +15,11 @@ import (
 // panics if the linked staticlib reports another.
 const ABIVersion = 1
 
+// LibraryBuildID returns the build id of the gobridge library this binary linked:
+// "gobridge <crate version>", plus the tag the archive was built with (GOBRIDGE_BUILD_ID)
+// if any. Useful in bug reports, and to see which archive a build picked up.
+func LibraryBuildID() string { return C.GoString(C.gobridge_build_id()) }
+
 // FieldLayout is one field of a #[repr(C)] type: its name, offset and size in bytes.
 type FieldLayout struct {
 	Name   string

@@ -40,12 +40,6 @@
 #include <stdlib.h>
 
 /*
- The version of the C ABI. It changes whenever a function's signature or meaning or a
- `#[repr(C)]` type's layout changes incompatibly.
- */
-#define GOBRIDGE_ABI_VERSION 1
-
-/*
  Status code: success.
  */
 #define GOBRIDGE_OK 0
@@ -71,7 +65,8 @@
 #define GOBRIDGE_E_UNBLOCKABLE 4
 
 /*
- Status code: a buffer (pointer + length) was refused; the message says which rule it broke.
+ Status code: a buffer (pointer + length) was refused; the message says which rule it
+ broke.
  */
 #define GOBRIDGE_E_INVALID_BUFFER 5
 
@@ -109,6 +104,12 @@
  Status code: the job was cancelled through its ticket before it started; it never ran.
  */
 #define GOBRIDGE_E_CANCELLED 12
+
+/*
+ The version of the C ABI. It changes whenever a function's signature or meaning or a
+ `#[repr(C)]` type's layout changes incompatibly.
+ */
+#define GOBRIDGE_ABI_VERSION 1
 
 /*
  The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
@@ -206,30 +207,6 @@ typedef struct GobridgeStatus {
 } GobridgeStatus;
 
 /*
- A read-only view of `len` elements of `T` at `ptr`, lent by the caller for one call.
-
- C: `GobridgeForeignSlice_u8` for `T = u8` (`{const uint8_t *ptr; size_t len;}`). Pass a Go
- slice `b` as `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the
- empty slice. The memory is only read during the call.
- */
-typedef struct GobridgeForeignSlice_u8 {
-    const uint8_t *ptr;
-    size_t len;
-} GobridgeForeignSlice_u8;
-
-/*
- A writable view of `len` elements of `T` at `ptr`, lent by the caller for one call.
-
- C: `GobridgeForeignSliceMut_u8` for `T = u8` (`{uint8_t *ptr; size_t len;}`). The mutable
- twin of `ForeignSlice`: same layout, same validation, same confinement to the call; the
- memory is read and written only during the call.
- */
-typedef struct GobridgeForeignSliceMut_u8 {
-    uint8_t *ptr;
-    size_t len;
-} GobridgeForeignSliceMut_u8;
-
-/*
  A C callback: `void (*)(void *ctx)`. NULL is refused with `GOBRIDGE_E_INVALID_ARGUMENT`.
 
  gobridge calls it exactly once per accepted job, with the `ctx` it was given, on the thread
@@ -258,6 +235,30 @@ typedef struct GobridgeCompletion {
      */
     int32_t sys_errno;
 } GobridgeCompletion;
+
+/*
+ A read-only view of `len` elements of `T` at `ptr`, lent by the caller for one call.
+
+ C: `GobridgeForeignSlice_u8` for `T = u8` (`{const uint8_t *ptr; size_t len;}`). Pass a Go
+ slice `b` as `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the
+ empty slice. The memory is only read during the call.
+ */
+typedef struct GobridgeForeignSlice_u8 {
+    const uint8_t *ptr;
+    size_t len;
+} GobridgeForeignSlice_u8;
+
+/*
+ A writable view of `len` elements of `T` at `ptr`, lent by the caller for one call.
+
+ C: `GobridgeForeignSliceMut_u8` for `T = u8` (`{uint8_t *ptr; size_t len;}`). The mutable
+ twin of `ForeignSlice`: same layout, same validation, same confinement to the call; the
+ memory is read and written only during the call.
+ */
+typedef struct GobridgeForeignSliceMut_u8 {
+    uint8_t *ptr;
+    size_t len;
+} GobridgeForeignSliceMut_u8;
 
 /*
  One signal's disposition, as `gobridge_signal_audit` reports it.
@@ -395,35 +396,12 @@ void gobridge_buffer_stats(size_t *live_count, size_t *live_bytes);
 size_t gobridge_buffer_set_budget(size_t bytes);
 
 /*
- Sums the bytes of `s` (a view lent for this call) into `*out`, as `uint64_t`.
+ Returns the library's build id (see the Rust `build_id`): a static NUL-terminated string
+ owned by the library, never NULL; never free it.
 
- `s` is used only during the call: pass a Go slice as
- `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the empty slice
- (sum 0). Threads: any.
-
- Status: `GOBRIDGE_E_INVALID_BUFFER` (NULL with a length, length overflow, address wrap;
- the message says which), `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned).
-
- # Safety
-
- Unless `s.ptr` is NULL, it points to `s.len` readable bytes not written by anyone during
- the call; `out` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
- `GobridgeStatus`.
+ Any thread; never fails.
  */
-int32_t gobridge_sum(struct GobridgeForeignSlice_u8 s, uint64_t *out, struct GobridgeStatus *status);
-
-/*
- Sets every byte of `s` (a writable view lent for this call) to `value`.
-
- Threads: any. Status: `GOBRIDGE_E_INVALID_BUFFER` (as for `gobridge_sum`; nothing is
- written).
-
- # Safety
-
- Unless `s.ptr` is NULL, it points to `s.len` writable bytes that nobody else accesses
- during the call; `status` is NULL or a valid `GobridgeStatus`.
- */
-int32_t gobridge_fill(struct GobridgeForeignSliceMut_u8 s, uint8_t value, struct GobridgeStatus *status);
+const char *gobridge_build_id(void);
 
 /*
  Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
@@ -625,46 +603,6 @@ int32_t gobridge_current_tid(void);
  */
 int32_t gobridge_with_blocked(uint64_t signals, GobridgeCallback cb, void *ctx, struct GobridgeStatus *status);
 
-/*
- Sleeps `ns` nanoseconds with `nanosleep` on the calling thread, resuming with the remaining
- time after each `EINTR`, and writes the number of `EINTR`s to `*eintr_count`.
-
- With `block_runtime_signals`, SIGURG and SIGPROF (the Go runtime's preemption and profiling
- signals) are blocked for the duration and the exact previous mask restored before return:
- signals that arrived meanwhile stay pending and are delivered then. This is the Go harness's
- EINTR probe: without the mask a storm of SIGURG/SIGPROF at the thread yields `EINTR`s; with
- it, none.
-
- Errors: `GOBRIDGE_E_INVALID_ARGUMENT` for a NULL `eintr_count`; `GOBRIDGE_E_SYS` if
- `nanosleep` or `pthread_sigmask` fails otherwise.
-
- Any thread; blocks the calling thread.
-
- # Safety
-
- `status` is NULL or a valid `GobridgeStatus`; `eintr_count` is valid for a write.
- */
-int32_t gobridge_sleep_interruptible(uint64_t ns, bool block_runtime_signals, uint32_t *eintr_count, struct GobridgeStatus *status);
-
-/*
- A bare no-op: the baseline of the boundary benchmark (a cgo call with nothing behind it).
-
- Any thread; never fails.
- */
-void gobridge_bench_noop(void);
-
-/*
- A no-op through the full guarded path (`ffi::call`: panic guard, status write-back), for
- the benchmark against `gobridge_bench_noop`. Always returns 0.
-
- Any thread.
-
- # Safety
-
- `status` is NULL or a valid `GobridgeStatus`.
- */
-int32_t gobridge_bench_noop_guarded(struct GobridgeStatus *status);
-
 #if defined(GOBRIDGE_SIGNAL_HOOK_COMPARE)
 /*
  Test-only (feature `signal-hook-compare`): registers a no-op action for `sig` through
@@ -783,6 +721,87 @@ int32_t gobridge_pool_shutdown(uint64_t pool_handle, struct GobridgeStatus *stat
  `status` is NULL or a valid `GobridgeStatus`.
  */
 int32_t gobridge_pool_close(uint64_t pool_handle, struct GobridgeStatus *status);
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ Sums the bytes of `s` (a view lent for this call) into `*out`, as `uint64_t`.
+
+ `s` is used only during the call: pass a Go slice as
+ `{(*C.uint8_t)(unsafe.SliceData(b)), C.size_t(len(b))}`; `{NULL, 0}` is the empty slice
+ (sum 0). Threads: any.
+
+ Status: `GOBRIDGE_E_INVALID_BUFFER` (NULL with a length, length overflow, address wrap;
+ the message says which), `GOBRIDGE_E_INVALID_ARGUMENT` (`out` NULL or misaligned).
+
+ # Safety
+
+ Unless `s.ptr` is NULL, it points to `s.len` readable bytes not written by anyone during
+ the call; `out` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
+ `GobridgeStatus`.
+ */
+int32_t gobridge_sum(struct GobridgeForeignSlice_u8 s, uint64_t *out, struct GobridgeStatus *status);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ Sets every byte of `s` (a writable view lent for this call) to `value`.
+
+ Threads: any. Status: `GOBRIDGE_E_INVALID_BUFFER` (as for `gobridge_sum`; nothing is
+ written).
+
+ # Safety
+
+ Unless `s.ptr` is NULL, it points to `s.len` writable bytes that nobody else accesses
+ during the call; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_fill(struct GobridgeForeignSliceMut_u8 s, uint8_t value, struct GobridgeStatus *status);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ Sleeps `ns` nanoseconds with `nanosleep` on the calling thread, resuming with the remaining
+ time after each `EINTR`, and writes the number of `EINTR`s to `*eintr_count`.
+
+ With `block_runtime_signals`, SIGURG and SIGPROF (the Go runtime's preemption and profiling
+ signals) are blocked for the duration and the exact previous mask restored before return:
+ signals that arrived meanwhile stay pending and are delivered then. This is the Go harness's
+ EINTR probe: without the mask a storm of SIGURG/SIGPROF at the thread yields `EINTR`s; with
+ it, none.
+
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` for a NULL `eintr_count`; `GOBRIDGE_E_SYS` if
+ `nanosleep` or `pthread_sigmask` fails otherwise.
+
+ Any thread; blocks the calling thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`; `eintr_count` is valid for a write.
+ */
+int32_t gobridge_sleep_interruptible(uint64_t ns, bool block_runtime_signals, uint32_t *eintr_count, struct GobridgeStatus *status);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ A bare no-op: the baseline of the boundary benchmark (a cgo call with nothing behind it).
+
+ Any thread; never fails.
+ */
+void gobridge_bench_noop(void);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ A no-op through the full guarded path (`ffi::call`: panic guard, status write-back), for
+ the benchmark against `gobridge_bench_noop`. Always returns 0.
+
+ Any thread.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_bench_noop_guarded(struct GobridgeStatus *status);
+#endif
 
 /*
  Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO | SA_RESTART`, chaining to

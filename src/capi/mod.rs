@@ -66,6 +66,7 @@
 //! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
 
 mod buffer;
+mod build_id;
 mod callback;
 mod executor;
 mod misc;
@@ -77,6 +78,7 @@ mod thread_bound;
 
 pub use crate::codes::*;
 pub use buffer::*;
+pub use build_id::{build_id, gobridge_build_id};
 pub use callback::Callback;
 pub use executor::*;
 pub use misc::*;

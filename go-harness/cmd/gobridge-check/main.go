@@ -32,7 +32,7 @@ func main() {
 	}
 
 	err := gobridge.CheckABI()
-	check(err == nil, "link mode %s, ABI version %d, layouts match (%v)", gobridge.LinkMode, gobridge.ABIVersion, err)
+	check(err == nil, "%s, link mode %s, ABI version %d, layouts match (%v)", gobridge.LibraryBuildID(), gobridge.LinkMode, gobridge.ABIVersion, err)
 
 	e, err := gobridge.NewExecutor("check")
 	check(err == nil, "NewExecutor: %v", err)
