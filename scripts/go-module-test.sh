@@ -18,7 +18,7 @@ fail() { echo "go-module-test: FAIL: $*" >&2; exit 1; }
 [ -f "$dev_archive" ] || fail "no development archive at $dev_archive (make build)"
 [ -f "$product_archive" ] || fail "no product archive at $product_archive (make dist)"
 
-probes='gobridge_(sum|fill|bench_noop|bench_noop_guarded|sleep_interruptible)'
+probes='gobridge_(sum|fill|bench_noop|bench_noop_guarded|sleep_interruptible|probe_[a-z_]+)'
 step "the product archive holds the C ABI and none of the harness probes"
 # Symbol lists go to files first: `nm | grep -q` dies of SIGPIPE under pipefail.
 nm -g --defined-only "$product_archive" >"$work/product.syms" 2>/dev/null

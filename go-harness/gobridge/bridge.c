@@ -117,11 +117,19 @@ gb_result gb_ticket_free(uint64_t t) {
 	GB_END(gobridge_ticket_free(t, &st))
 }
 
-gb_result gb_pool_new(size_t threads) {
+gb_result gb_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked) {
 	GB_BEGIN
 	uint64_t h = 0;
-	int32_t code = gobridge_pool_new(threads, &h, &st);
+	int32_t code = gobridge_pool_new_with(threads, stack_size, blocked, &h, &st);
 	r.value = h;
+	GB_END(code)
+}
+
+gb_result gb_pool_cancel(uint64_t p, uint64_t job) {
+	GB_BEGIN
+	bool pending = false;
+	int32_t code = gobridge_pool_cancel(p, job, &pending, &st);
+	r.value = pending ? 1 : 0;
 	GB_END(code)
 }
 

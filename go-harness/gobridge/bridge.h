@@ -48,7 +48,8 @@ gb_result gb_ticket_wait(uint64_t t, int64_t timeout_ns);
 gb_result gb_ticket_cancel(uint64_t t);
 gb_result gb_ticket_free(uint64_t t);
 
-gb_result gb_pool_new(size_t threads);
+gb_result gb_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked);
+gb_result gb_pool_cancel(uint64_t p, uint64_t job);
 gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns);
 gb_result gb_pool_submit(uint64_t p, uintptr_t handle);
 gb_result gb_pool_fd(uint64_t p);

@@ -8,10 +8,12 @@ import "C"
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -83,10 +85,12 @@ func (e *Executor) Name() string { return e.name }
 //
 // A ctx that is already done returns ctx.Err() without running fn. With a ctx that can be
 // cancelled (ctx.Done() != nil), Do submits the job and waits for it in the netpoller; if ctx
-// is cancelled before the job has started, the job is withdrawn, fn never runs and Do returns
-// ctx.Err(); a job that has started runs to completion. With a ctx that can never be cancelled
-// (context.Background()), Do makes one blocking cgo call: the fastest path, which holds the
-// calling OS thread while it waits.
+// is cancelled before the job has started, the job is withdrawn and fn never runs; if fn is
+// running, the job's cancellation token is set (Rust code that fn calls on this thread sees
+// gobridge::executor::cancelled() and can stop early) and Do waits for fn to return. Either
+// way Do then returns ctx.Err() (or fn's panic), and never while fn runs. With a ctx that can
+// never be cancelled (context.Background()), Do makes one blocking cgo call: the fastest path,
+// which holds the calling OS thread while it waits.
 //
 // After Close, Do returns an error wrapping ErrShutdown; a job that was queued when Close was
 // called either ran (nil) or returns ErrShutdown and never runs: none is lost.
@@ -112,10 +116,10 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 	}
 	h.Delete()
 	runtime.KeepAlive(e)
-	if err != nil {
-		return err
+	if jerr := j.err(); jerr != nil {
+		return jerr // fn panicked: that is the answer, cancelled or not
 	}
-	return j.err()
+	return err
 }
 
 // Ping runs a Rust no-op job on the executor's thread and waits for it: a liveness check, and
@@ -149,8 +153,7 @@ var testHookNetpollWait func()
 // to the netpoller: as long as the executor's own spin window (gobridge::executor::DEFAULT_SPIN).
 const submittedSpinWindow = 50 * time.Microsecond
 
-// waitSubmitted waits, in the netpoller, for the ticket a submit returned, withdrawing the job
-// if ctx is cancelled before it starts.
+// waitSubmitted waits for the ticket a submit returned (see waitTicket) and frees it.
 func (e *Executor) waitSubmitted(ctx context.Context, sr C.gb_result) error {
 	if err := resultErr(sr); err != nil {
 		return e.mapErr(err)
@@ -160,49 +163,113 @@ func (e *Executor) waitSubmitted(ctx context.Context, sr C.gb_result) error {
 	if hook := testHookSubmitted; hook != nil {
 		hook()
 	}
+	return e.mapErr(waitTicket(ctx, t))
+}
+
+// WaitTicket waits for the job behind a C-ABI ticket handle (gobridge_executor_submit's, or
+// one a Rust author's function returned from gobridge::capi::submit_ticket), then frees the
+// ticket. It returns the job's outcome (nil, or the *Error the job reported: ErrShutdown,
+// ErrPanicked, the author's own error...). If ctx is done first the job is cancelled: withdrawn
+// if it has not started, or its cancellation token set if it runs (Rust code in it sees
+// gobridge::executor::cancelled() and can stop early); WaitTicket still returns only once the
+// job has finished or can never start, and then returns ctx.Err() (or the job's panic).
+//
+// The goroutine waits in the netpoller (one ticket eventfd), after a short blocking wait that
+// catches jobs finishing within microseconds. If no file descriptor can be had (EMFILE), it
+// falls back to a blocking wait that still honours ctx. A ticket must be waited for (or freed)
+// exactly once; after WaitTicket it is gone.
+func WaitTicket(ctx context.Context, ticket uint64) error {
+	if ticket == 0 {
+		return invalidArg("ticket 0")
+	}
+	t := C.uint64_t(ticket)
+	err := waitTicket(ctx, t)
+	if ferr := resultErr(C.gb_ticket_free(t)); err == nil && ferr != nil {
+		err = ferr
+	}
+	return err
+}
+
+// waitTicket waits for ticket t (see WaitTicket; it does not free t).
+func waitTicket(ctx context.Context, t C.uint64_t) error {
 	// Most jobs finish within microseconds. Waiting for them in one short blocking call (Rust
 	// spins, then parks until the deadline) skips the eventfd, dup, epoll registration and
 	// netpoller wake-up that a wait in the netpoller costs (~15 µs here). The price: ctx is
 	// not watched during this window, so a cancellation is noticed at most
 	// submittedSpinWindow later (a job that has not started by then is still withdrawn).
 	if res := C.gb_ticket_wait(t, C.int64_t(submittedSpinWindow)); res.code != codeTimeout {
-		return e.mapErr(resultErr(res))
+		return resultErr(res)
 	}
 	if hook := testHookNetpollWait; hook != nil {
 		hook()
 	}
-	fr := C.gb_ticket_fd(t)
-	if err := resultErr(fr); err != nil {
+	cancelled, res := waitTicketNetpoll(ctx, t)
+	if !cancelled {
+		return resultErr(res)
+	}
+	// ctx was cancelled while the job waited or ran: withdraw it, or set its token.
+	cr := C.gb_ticket_cancel(t)
+	if resultErr(cr) == nil && cr.value != 0 {
+		return ctx.Err() // withdrawn: it never runs
+	}
+	// It has started (or finished): wait until it has finished, never returning while it runs.
+	if err := resultErr(C.gb_ticket_wait(t, -1)); errors.Is(err, ErrPanicked) {
 		return err
 	}
-	f, rc, err := pollFile(int(int64(fr.value)), "gobridge-ticket")
+	return ctx.Err()
+}
+
+// waitTicketNetpoll waits for t in the netpoller until it finishes (false, its outcome) or ctx
+// is done (true). Without a file descriptor for the poller (EMFILE, ENFILE) it degrades to a
+// blocking wait on this OS thread, with ctx watched by a goroutine that cancels the ticket.
+func waitTicketNetpoll(ctx context.Context, t C.uint64_t) (cancelled bool, res C.gb_result) {
+	fr := C.gb_ticket_fd(t)
+	var f *os.File
+	var rc syscall.RawConn
+	err := resultErr(fr)
+	if err == nil {
+		f, rc, err = pollFile(int(int64(fr.value)), "gobridge-ticket")
+	}
 	if err != nil {
-		return err
+		return waitTicketBlocking(ctx, t)
 	}
 	defer f.Close()
-
-	var res C.gb_result
 	ready := func(uintptr) bool {
 		res = C.gb_ticket_wait(t, 0)
-		if res.code == codeTimeout {
-			return false
-		}
-		return true
+		return res.code != codeTimeout
 	}
 	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(aLongTimeAgo) })
 	rerr := rc.Read(ready)
 	stop()
 	if rerr != nil {
-		// ctx was cancelled while the job waited: withdraw it if it has not started.
-		cr := C.gb_ticket_cancel(t)
-		if resultErr(cr) == nil && cr.value != 0 {
-			return ctx.Err()
-		}
-		// It has started (or finished): it runs to completion; wait for it.
-		res = C.gb_ticket_wait(t, -1)
+		return true, res
 	}
-	return e.mapErr(resultErr(res))
+	return false, res
 }
+
+// waitTicketBlocking is the fallback of waitTicketNetpoll: one blocking wait, with ctx's
+// cancellation delivered to the ticket (gobridge_ticket_cancel never waits for a waiter).
+func waitTicketBlocking(ctx context.Context, t C.uint64_t) (cancelled bool, res C.gb_result) {
+	if hook := testHookBlockingFallback; hook != nil {
+		hook()
+	}
+	var fired atomic.Bool
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		fired.Store(true)
+		C.gb_ticket_cancel(t)
+	})
+	res = C.gb_ticket_wait(t, -1)
+	if !stop() {
+		<-done // the cancel may still be using t: let it finish before t is freed
+	}
+	return fired.Load(), res
+}
+
+// testHookBlockingFallback, when set by a test, is called when a wait falls back to blocking
+// because no file descriptor could be had.
+var testHookBlockingFallback func()
 
 // mapErr reports calls that raced with Close (whose handle is gone) as ErrShutdown.
 func (e *Executor) mapErr(err error) error {

@@ -112,6 +112,12 @@
 #define GOBRIDGE_ABI_VERSION 1
 
 /*
+ The smallest thread stack the C ABI accepts (64 KiB): a Go callback (cgo's extra M) or a
+ modest native job overflows a smaller one.
+ */
+#define GOBRIDGE_MIN_STACK_SIZE 65536
+
+/*
  The size of one field of a `#[repr(C)]` type (an entry of [`TypeLayout`]).
 
  C: `GobridgeFieldLayout`. All pointers point to static, NUL-terminated data.
@@ -227,7 +233,9 @@ typedef struct GobridgeCompletion {
     uint64_t job;
     /*
      `0`: the job ran; `GOBRIDGE_E_SHUTDOWN`: the pool shut down before it ran (it never
-     will); `GOBRIDGE_E_PANICKED`: it panicked.
+     will); `GOBRIDGE_E_CANCELLED`: `gobridge_pool_cancel` withdrew it before it started, or
+     it saw its token and stopped early; `GOBRIDGE_E_PANICKED`: it panicked; another code:
+     the job's own error.
      */
     int32_t code;
     /*
@@ -405,12 +413,13 @@ const char *gobridge_build_id(void);
 
 /*
  Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
- kernel shows the first 15), with `stack_size` bytes of stack (0 = the default) and the
+ kernel shows the first 15), with `stack_size` bytes of stack (0 = the default, else at least
+ 64 KiB) and the
  signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
  SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
 
  Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
- is not UTF-8 or contains NUL, an unknown signal bit); `GOBRIDGE_E_UNBLOCKABLE` (a
+ is not UTF-8 or contains NUL, an unknown signal bit, a stack below 64 KiB); `GOBRIDGE_E_UNBLOCKABLE` (a
  synchronous signal, SIGKILL or SIGSTOP in the mask); `GOBRIDGE_E_SYS` (thread creation
  failed). Nothing is created on error.
 
@@ -554,9 +563,12 @@ int32_t gobridge_ticket_fd(uint64_t ticket_handle, int32_t *out_fd, struct Gobri
 int32_t gobridge_ticket_wait(uint64_t ticket_handle, int64_t timeout_ns, struct GobridgeStatus *status);
 
 /*
- Cancels the ticket's job if it has not started: it never runs (its callback is never
- called) and `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED`. Writes whether it did to
- `*out_cancelled` (false: the job already started, finished or was failed by shutdown).
+ Cancels the ticket's job. If it has not started it never runs (its callback is never
+ called), `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED` and `*out_cancelled` is
+ true. If it is running, its cancellation token is set (`gobridge::executor::cancelled()`
+ is true inside it, so a job that polls it can stop early and report
+ `GOBRIDGE_E_CANCELLED`) and `*out_cancelled` is false, as it is for a job that already
+ finished or was failed by shutdown.
 
  Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
 
@@ -636,9 +648,40 @@ int32_t gobridge_test_install_signal_hook_registry(int32_t sig, struct GobridgeS
 int32_t gobridge_pool_new(size_t threads, uint64_t *out, struct GobridgeStatus *status);
 
 /*
- Queues the pool's built-in blocking job, `nanosleep(ns)` on a pool thread (resumed after
- EINTR until the whole time has passed; the stand-in for any blocking native call), and
- writes its job id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
+ `gobridge_pool_new` with each thread's stack size (`0` = the default; otherwise at least
+ 64 KiB) and blocked signals (`blocked_signals` as in `gobridge_executor_new`; the Go package
+ passes SIGURG | SIGPROF unless told otherwise).
+
+ Errors: as `gobridge_pool_new`, and `GOBRIDGE_E_INVALID_ARGUMENT` for a stack below 64 KiB
+ or an unknown signal bit, `GOBRIDGE_E_UNBLOCKABLE` for a signal that must never be blocked.
+ Nothing is created on error.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked_signals, uint64_t *out, struct GobridgeStatus *status);
+
+/*
+ Cancels pool job `job`: one that has not started never runs (its callback is never called)
+ and completes with `GOBRIDGE_E_CANCELLED`; one that is running has its cancellation token
+ set (`gobridge::executor::cancelled()` is true inside it: the built-in sleep returns early
+ with `GOBRIDGE_E_CANCELLED`, a Go callback's nested calls into Rust see it). Writes whether
+ the job was still unfinished to `*out_pending`. Its completion still arrives, exactly once.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread; never blocks.
+
+ # Safety
+
+ `out_pending` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_cancel(uint64_t pool_handle, uint64_t job, bool *out_pending, struct GobridgeStatus *status);
+
+/*
+ Queues the pool's built-in blocking job, a sleep of `ns` nanoseconds on a pool thread (the
+ stand-in for any blocking native call; it sleeps in slices of at most 1 ms and stops early
+ with `GOBRIDGE_E_CANCELLED` once `gobridge_pool_cancel` sets its token), and writes its job
+ id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
 
  Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`.
  Any thread; does not block.
@@ -801,6 +844,35 @@ void gobridge_bench_noop(void);
  `status` is NULL or a valid `GobridgeStatus`.
  */
 int32_t gobridge_bench_noop_guarded(struct GobridgeStatus *status);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ Waits up to `timeout_ns` for the running job's cancellation token
+ (`gobridge::executor::cancelled()`), polling every 100 µs, and writes whether it saw it to
+ `*out_seen`. Called from a Go function inside `Executor.Do` / `Pool.Do`, it shows that a
+ cancelled Go `ctx` reaches Rust code running in the job.
+
+ # Safety
+
+ `out_seen` is NULL or valid for a write of `bool`; `status` is NULL or a valid
+ `GobridgeStatus`.
+ */
+int32_t gobridge_probe_wait_cancelled(uint64_t timeout_ns, bool *out_seen, struct GobridgeStatus *status);
+#endif
+
+#if defined(GOBRIDGE_HARNESS)
+/*
+ Queues, through `gobridge::capi::submit_ticket` (as a Rust author's function would), a job
+ on the executor that waits up to `timeout_ns` for its cancellation token and then fails with
+ `GOBRIDGE_E_CANCELLED` if it saw it (else succeeds), and writes the ticket to `*out_ticket`.
+
+ # Safety
+
+ `out_ticket` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
+ `GobridgeStatus`.
+ */
+int32_t gobridge_probe_submit_wait_cancelled(uint64_t executor_handle, uint64_t timeout_ns, uint64_t *out_ticket, struct GobridgeStatus *status);
 #endif
 
 /*

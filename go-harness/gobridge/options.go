@@ -1,13 +1,19 @@
 package gobridge
 
+/*
+#include "bridge.h"
+*/
+import "C"
+
 import (
 	"os"
 	"syscall"
 )
 
-// MinStackSize is the smallest stack WithStackSize accepts (64 KiB): below it a Go callback
-// on the thread (Do) or a modest native job would overflow it.
-const MinStackSize = 64 << 10
+// MinStackSize is the smallest stack WithStackSize accepts (64 KiB, the header's
+// GOBRIDGE_MIN_STACK_SIZE): below it a Go callback on the thread (Do) or a modest native job
+// would overflow it.
+const MinStackSize = C.GOBRIDGE_MIN_STACK_SIZE
 
 // Option configures the threads NewExecutor and NewPool spawn.
 type Option func(*threadOptions) error

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"runtime/cgo"
@@ -43,13 +44,18 @@ type poolWaiter struct {
 // completionBatch is how many completions the dispatcher takes per call.
 const completionBatch = 256
 
-// NewPool starts a pool of threads Rust-owned OS threads (1 to 1024), each with SIGURG and
-// SIGPROF blocked.
-func NewPool(threads int) (*Pool, error) {
+// NewPool starts a pool of threads Rust-owned OS threads (1 to 1024). By default each has the
+// platform's stack size and SIGURG and SIGPROF blocked from its first instruction;
+// WithStackSize and WithBlockedSignals change that.
+func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if threads < 1 || threads > 1024 {
 		return nil, invalidArg("pool threads must be in 1..=1024")
 	}
-	r := C.gb_pool_new(C.size_t(threads))
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	r := C.gb_pool_new_with(C.size_t(threads), C.size_t(o.stackSize), C.uint64_t(o.blocked))
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
@@ -122,37 +128,50 @@ func (p *Pool) complete(job uint64, code int) {
 	w.ch <- err
 }
 
-// submit registers a waiter for the job that call queues. The lock is held across the call so
-// the dispatcher cannot see the completion before the waiter is registered.
-func (p *Pool) submit(w *poolWaiter, call func() C.gb_result) error {
+// submit registers a waiter for the job that call queues and returns the job's id. The lock
+// is held across the call so the dispatcher cannot see the completion before the waiter is
+// registered.
+func (p *Pool) submit(w *poolWaiter, call func() C.gb_result) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return shutdownErr("pool")
+		return 0, shutdownErr("pool")
 	}
 	r := call()
 	if err := resultErr(r); err != nil {
-		return err
+		return 0, err
 	}
 	p.waiters[uint64(r.value)] = w
-	return nil
+	return uint64(r.value), nil
 }
 
-func (p *Pool) wait(ctx context.Context, w *poolWaiter) error {
+// wait waits for job's completion. If ctx is done first, the job is cancelled (withdrawn if it
+// has not started; its token set if it runs, so Rust code inside it can stop early) and, when
+// waitAfterCancel is set (the job runs Go code that may touch the caller's memory), wait still
+// waits for the completion, so it never returns while the job runs. A cancelled wait returns
+// ctx.Err(), or the job's panic.
+func (p *Pool) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) error {
 	select {
 	case err := <-w.ch:
 		return err
 	case <-ctx.Done():
-		// The job runs anyway (a sleeping thread cannot be interrupted); its completion is
-		// discarded when it arrives.
-		return ctx.Err()
 	}
+	C.gb_pool_cancel(p.h, C.uint64_t(job)) // a gone pool or job: its completion is on its way
+	if !waitAfterCancel {
+		return ctx.Err() // the built-in sleep touches no Go memory; its completion is dropped
+	}
+	if err := <-w.ch; errors.Is(err, ErrPanicked) {
+		return err
+	}
+	return ctx.Err()
 }
 
-// Sleep runs the pool's built-in blocking job, nanosleep(d) on a pool thread (the stand-in for
+// Sleep runs the pool's built-in blocking job, a sleep of d on a pool thread (the stand-in for
 // any blocking native call), and returns when it has finished or ctx is done, whichever is
 // first. The calling goroutine waits in the netpoller: 2,000 goroutines in Sleep on a 4-thread
-// pool hold 4 pool threads, not 2,000 OS threads.
+// pool hold 4 pool threads, not 2,000 OS threads. When ctx is done first, the native sleep is
+// cancelled too (it polls its cancellation token every millisecond), so the pool thread is
+// free again within a millisecond, and Sleep returns ctx.Err().
 func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
 	if d < 0 {
 		return invalidArg("negative duration")
@@ -161,15 +180,19 @@ func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	w := &poolWaiter{ch: make(chan error, 1)}
-	if err := p.submit(w, func() C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) }); err != nil {
+	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) })
+	if err != nil {
 		return err
 	}
-	return p.wait(ctx, w)
+	return p.wait(ctx, job, w, false)
 }
 
 // Do runs fn on one of the pool's threads (as a cgo callback from a Rust thread) and waits in
 // the netpoller for it to finish. A panic in fn is returned as a *PanicError wrapping
-// ErrPanicked. If ctx is done first, Do returns ctx.Err() and fn may still run later.
+// ErrPanicked. If ctx is done first, a job that has not started is withdrawn (fn never runs)
+// and a running one has its cancellation token set (gobridge::executor::cancelled() is true for
+// Rust code fn calls on that thread); either way Do returns ctx.Err() only once fn has finished
+// or can no longer start, never while it runs.
 func (p *Pool) Do(ctx context.Context, fn func()) error {
 	if fn == nil {
 		return invalidArg("nil func")
@@ -179,11 +202,12 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 	}
 	j := &goJob{fn: fn}
 	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
-	if err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) }); err != nil {
+	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) })
+	if err != nil {
 		w.h.Delete()
 		return err
 	}
-	return p.wait(ctx, w)
+	return p.wait(ctx, job, w, true)
 }
 
 // Close shuts the pool down: queued jobs never run and their waiters get ErrShutdown; running

@@ -1,6 +1,7 @@
 //! C callbacks (`void (*)(void *ctx)`) and their move to the thread that calls them.
 
 use crate::{Error, Result};
+use nix::sys::signal::SigSet;
 use std::ffi::c_void;
 
 /// A C callback: `void (*)(void *ctx)`. NULL is refused with `GOBRIDGE_E_INVALID_ARGUMENT`.
@@ -30,12 +31,24 @@ impl CallbackJob {
         Ok(CallbackJob { cb, ctx })
     }
 
-    /// Calls the callback once.
+    /// Calls the callback once, and puts the thread's signal mask back as it was.
+    ///
+    /// The callback is usually Go's: a cgo callback on a thread Go did not create (an executor
+    /// or pool thread) goes through the runtime's `needm`, which sets the thread's mask to the
+    /// runtime's own (SIGURG and SIGPROF unblocked) and keeps it so. Restoring the exact mask
+    /// found before the call (`SIG_SETMASK`) keeps the mask a gobridge thread was born with for
+    /// its whole life; on a Go thread (`gobridge_with_blocked`) it is a no-op.
     pub(crate) fn call(self) {
+        let before = SigSet::thread_get_mask();
         // SAFETY:
         // - `cb` is a non-null function pointer the C caller passed with the promise that it
         //   may be called once with `ctx` on the thread the receiving function documents, and
         //   that it does not unwind.
         unsafe { (self.cb)(self.ctx) }
+        // Reading or setting our own thread's mask with a valid set cannot fail (EINVAL is for
+        // a bad `how`); if it ever did, the mask stays as the callback left it.
+        if let Ok(before) = before {
+            let _ = before.thread_set_mask();
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Pinned executors and the tickets of submitted jobs.
 
 use super::callback::{Callback, CallbackJob};
-use crate::executor::{PinnedExecutor, Ticket};
+use crate::executor::{CancelToken, PinnedExecutor, Ticket};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
@@ -15,15 +15,19 @@ static EXECUTORS: HandleTable<PinnedExecutor> = HandleTable::new(kind::EXECUTOR)
 static TICKETS: HandleTable<CTicket> = HandleTable::new(kind::TICKET);
 
 /// A ticket behind a handle: the Rust ticket and, once known, the job's outcome (so that
-/// waiting again returns the same answer).
+/// waiting again returns the same answer), and the token the job runs under. The token sits
+/// outside the lock: cancelling never waits for a waiter's slice.
 #[derive(Debug)]
 struct CTicket {
     state: Mutex<TicketState>,
+    token: CancelToken,
 }
 
 #[derive(Debug)]
 struct TicketState {
-    ticket: Ticket<()>,
+    /// The job's own result inside the executor's (`Err(Cancelled)` from a job that saw its
+    /// token is the job's answer, flattened into the outcome).
+    ticket: Ticket<Result<()>>,
     outcome: Option<Result<()>>,
 }
 
@@ -38,6 +42,63 @@ impl CTicket {
 
 fn executor(h: u64) -> Result<Arc<PinnedExecutor>> {
     EXECUTORS.get(Handle::from_raw(h))
+}
+
+/// The executor behind a C-ABI handle, for a Rust author's own `extern "C"` functions: Go's
+/// `(*Executor).Handle()` (or `gobridge_executor_new`'s out-handle) names the executor, and
+/// the author's function runs its work there:
+///
+/// ```
+/// use gobridge::capi::executor_from_handle;
+/// use gobridge::ffi::{self, Status};
+///
+/// /// Writes the kernel thread id the executor's work runs on.
+/// ///
+/// /// # Safety
+/// /// `out` is NULL or valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+/// #[unsafe(no_mangle)]
+/// pub unsafe extern "C" fn myapp_where(executor: u64, out: *mut i32, status: *mut Status) -> i32 {
+///     // SAFETY:
+///     // - `out` and `status` are as `call_out` requires: this function's contract.
+///     unsafe {
+///         ffi::call_out(status, out, || {
+///             let exec = executor_from_handle(executor)?; // StaleHandle if closed or forged
+///             exec.run(|| gobridge::current_thread().as_raw())
+///         })
+///     }
+/// }
+/// # let mut tid = 0;
+/// # // SAFETY:
+/// # // - `tid` is valid for a write; a NULL status is allowed.
+/// # assert_eq!(unsafe { myapp_where(12345, &mut tid, std::ptr::null_mut()) }, gobridge::Error::StaleHandle.code());
+/// ```
+///
+/// Errors: [`Error::StaleHandle`] for 0, a forged handle, a closed executor, or a handle of
+/// another kind of object (a pool, a ticket, a buffer). The `Arc` keeps the executor's thread
+/// alive while the author holds it, even past `gobridge_executor_close` (which then shuts it
+/// down: later work is `Error::Shutdown`).
+pub fn executor_from_handle(handle: u64) -> Result<Arc<PinnedExecutor>> {
+    executor(handle)
+}
+
+/// Queues `job` on the executor named by `executor_handle` and returns a C-ABI ticket handle
+/// for it, which the C caller uses like `gobridge_executor_submit`'s: `gobridge_ticket_wait` /
+/// `gobridge_ticket_fd` / `gobridge_ticket_cancel` / `gobridge_ticket_free` (Go:
+/// `gobridge.WaitTicket(ctx, ticket)`). `job` runs under the ticket's [`CancelToken`]:
+/// `gobridge_ticket_cancel` (a Go `ctx` cancelled) withdraws it if it has not started, and
+/// otherwise makes [`cancelled`](crate::executor::cancelled) true inside it, so a long job can
+/// stop early and return `Err(Error::Cancelled)`; the ticket's outcome is `job`'s result.
+///
+/// Errors: as `gobridge_executor_submit` ([`Error::StaleHandle`], [`Error::Shutdown`]).
+pub fn submit_ticket(
+    executor_handle: u64,
+    job: impl FnOnce() -> Result<()> + Send + 'static,
+) -> Result<u64> {
+    let token = CancelToken::new();
+    let job_token = token.clone();
+    let ticket = executor(executor_handle)?.submit(move || job_token.run(job))?;
+    let state = Mutex::new(TicketState { ticket, outcome: None });
+    Ok(TICKETS.insert(CTicket { state, token })?.as_raw())
 }
 
 /// The executor name a C caller passed: `name_len` bytes of UTF-8 without NUL at `name`
@@ -66,13 +127,18 @@ unsafe fn name_arg<'a>(name: *const u8, name_len: usize) -> Result<&'a str> {
     Ok(name)
 }
 
+/// The smallest thread stack the C ABI accepts (64 KiB): a Go callback (cgo's extra M) or a
+/// modest native job overflows a smaller one.
+pub const GOBRIDGE_MIN_STACK_SIZE: usize = 65536;
+
 /// Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
-/// kernel shows the first 15), with `stack_size` bytes of stack (0 = the default) and the
+/// kernel shows the first 15), with `stack_size` bytes of stack (0 = the default, else at least
+/// 64 KiB) and the
 /// signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
 /// SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
 ///
 /// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
-/// is not UTF-8 or contains NUL, an unknown signal bit); `GOBRIDGE_E_UNBLOCKABLE` (a
+/// is not UTF-8 or contains NUL, an unknown signal bit, a stack below 64 KiB); `GOBRIDGE_E_UNBLOCKABLE` (a
 /// synchronous signal, SIGKILL or SIGSTOP in the mask); `GOBRIDGE_E_SYS` (thread creation
 /// failed). Nothing is created on error.
 ///
@@ -99,6 +165,9 @@ pub unsafe extern "C" fn gobridge_executor_new(
         mask.check_blockable()?;
         let mut builder = PinnedExecutor::builder().name(name).mask(mask);
         if stack_size != 0 {
+            if stack_size < GOBRIDGE_MIN_STACK_SIZE {
+                return Err(Error::InvalidArgument("stack size below 64 KiB"));
+            }
             builder = builder.stack_size(stack_size);
         }
         Ok(EXECUTORS.insert(builder.spawn()?)?.as_raw())
@@ -179,7 +248,10 @@ pub unsafe extern "C" fn gobridge_executor_submit(
 ) -> i32 {
     let body = || {
         let job = CallbackJob::new(cb, ctx)?;
-        submit_with_ticket(executor_handle, move || job.call())
+        submit_ticket(executor_handle, move || {
+            job.call();
+            Ok(())
+        })
     };
     // SAFETY:
     // - `out_ticket` and `status` are as `call_out` requires: this function's contract.
@@ -204,14 +276,7 @@ pub unsafe extern "C" fn gobridge_executor_submit_ping(
 ) -> i32 {
     // SAFETY:
     // - `out_ticket` and `status` are as `call_out` requires: this function's contract.
-    unsafe { ffi::call_out(status, out_ticket, || submit_with_ticket(executor_handle, || ())) }
-}
-
-/// Queues `job` and returns the handle of its ticket.
-fn submit_with_ticket(executor_handle: u64, job: impl FnOnce() + Send + 'static) -> Result<u64> {
-    let ticket = executor(executor_handle)?.submit(job)?;
-    let state = Mutex::new(TicketState { ticket, outcome: None });
-    Ok(TICKETS.insert(CTicket { state })?.as_raw())
+    unsafe { ffi::call_out(status, out_ticket, || submit_ticket(executor_handle, || Ok(()))) }
 }
 
 /// Runs a Rust no-op on the executor's thread and waits for it: a liveness check, and the
@@ -331,6 +396,7 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
                 return outcome.clone();
             }
             if let Some(outcome) = state.ticket.try_take() {
+                let outcome = outcome.and_then(|job_result| job_result);
                 state.outcome = Some(outcome.clone());
                 return outcome;
             }
@@ -347,6 +413,7 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
             match state.ticket.wait_timeout(slice) {
                 Err(Error::Timeout) => {} // release the lock, then wait again
                 outcome => {
+                    let outcome = outcome.and_then(|job_result| job_result);
                     state.outcome = Some(outcome.clone());
                     return outcome;
                 }
@@ -358,9 +425,12 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
     unsafe { ffi::call(status, body) }
 }
 
-/// Cancels the ticket's job if it has not started: it never runs (its callback is never
-/// called) and `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED`. Writes whether it did to
-/// `*out_cancelled` (false: the job already started, finished or was failed by shutdown).
+/// Cancels the ticket's job. If it has not started it never runs (its callback is never
+/// called), `gobridge_ticket_wait` returns `GOBRIDGE_E_CANCELLED` and `*out_cancelled` is
+/// true. If it is running, its cancellation token is set (`gobridge::executor::cancelled()`
+/// is true inside it, so a job that polls it can stop early and report
+/// `GOBRIDGE_E_CANCELLED`) and `*out_cancelled` is false, as it is for a job that already
+/// finished or was failed by shutdown.
 ///
 /// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread.
 ///
@@ -376,7 +446,11 @@ pub unsafe extern "C" fn gobridge_ticket_cancel(
     // SAFETY:
     // - `out_cancelled` and `status` are as `call_out` requires: this function's contract.
     unsafe {
-        ffi::call_out(status, out_cancelled, || Ok(ticket(ticket_handle)?.lock().ticket.cancel()))
+        ffi::call_out(status, out_cancelled, || {
+            let t = ticket(ticket_handle)?;
+            t.token.cancel();
+            Ok(t.lock().ticket.cancel())
+        })
     }
 }
 

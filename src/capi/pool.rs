@@ -6,11 +6,14 @@
 //! netpoller: any number of goroutines wait on channels, none on an OS thread.
 
 use super::callback::{Callback, CallbackJob};
-use crate::executor::PinnedPool;
+use super::executor::GOBRIDGE_MIN_STACK_SIZE;
+use crate::executor::{self, CancelToken, ExecutorBuilder, PinnedPool};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
+use crate::sigmask::SignalSet;
 use crate::{Error, Result};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
@@ -27,7 +30,9 @@ pub struct Completion {
     /// The job id that `gobridge_pool_submit*` returned.
     pub job: u64,
     /// `0`: the job ran; `GOBRIDGE_E_SHUTDOWN`: the pool shut down before it ran (it never
-    /// will); `GOBRIDGE_E_PANICKED`: it panicked.
+    /// will); `GOBRIDGE_E_CANCELLED`: `gobridge_pool_cancel` withdrew it before it started, or
+    /// it saw its token and stopped early; `GOBRIDGE_E_PANICKED`: it panicked; another code:
+    /// the job's own error.
     pub code: i32,
     /// Reserved (errno of a failed job); 0.
     pub sys_errno: i32,
@@ -48,6 +53,8 @@ struct CPool {
     /// that saw `true` is never refused: a job id is handed out exactly when its job was
     /// accepted, and then it gets exactly one completion.
     accepting: RwLock<bool>,
+    /// The cancellation token of every job not yet finished, by job id.
+    tokens: Arc<Mutex<HashMap<u64, CancelToken>>>,
 }
 
 /// The completion queue and its eventfd (non-blocking, counter mode).
@@ -74,19 +81,22 @@ impl Completions {
 /// running (shut down: queued jobs are dropped) or while unwinding (panicked).
 struct JobGuard {
     completions: Arc<Completions>,
+    tokens: Arc<Mutex<HashMap<u64, CancelToken>>>,
     job: u64,
     done: bool,
 }
 
 impl JobGuard {
-    fn finish(mut self) {
+    fn finish(mut self, result: Result<()>) {
         self.done = true;
-        self.completions.push(Completion { job: self.job, code: 0, sys_errno: 0 });
+        let code = result.err().map_or(0, |e| e.code());
+        self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
     }
 }
 
 impl Drop for JobGuard {
     fn drop(&mut self) {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
         if !self.done {
             let code = if std::thread::panicking() {
                 Error::Panicked(String::new()).code()
@@ -104,23 +114,38 @@ fn pool(h: u64) -> Result<Arc<CPool>> {
 
 impl CPool {
     /// Queues `work` as a new job and returns its id. Every accepted job produces exactly one
-    /// completion.
-    fn submit(&self, work: impl FnOnce() + Send + 'static) -> Result<u64> {
+    /// completion. `work` runs under the job's cancellation token (`gobridge_pool_cancel`); a
+    /// job cancelled before it starts never runs and completes with `Cancelled`.
+    fn submit(&self, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<u64> {
         let accepting = self.accepting.read().unwrap_or_else(PoisonError::into_inner);
         if !*accepting {
             return Err(Error::Shutdown);
         }
         let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
-        let guard = JobGuard { completions: Arc::clone(&self.completions), job, done: false };
+        let token = CancelToken::new();
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).insert(job, token.clone());
+        let guard = JobGuard {
+            completions: Arc::clone(&self.completions),
+            tokens: Arc::clone(&self.tokens),
+            job,
+            done: false,
+        };
         // The ticket is dropped at once: that detaches the job, which still runs (its
         // completion goes through the queue instead). No refusal is possible while we hold
         // `accepting` (see the field), so the guard never reports an id we did not return.
         self.pool
             .submit(move || {
-                work();
-                guard.finish();
+                let result =
+                    if token.is_cancelled() { Err(Error::Cancelled) } else { token.run(work) };
+                guard.finish(result);
             })
             .map(|_detached| job)
+    }
+
+    /// Sets the token of `job` if it has not finished; false if it has (or never existed).
+    fn cancel(&self, job: u64) -> bool {
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.get(&job).map(CancelToken::cancel).is_some()
     }
 
     /// Refuses new submissions from now on, then shuts the executors down (queued jobs complete
@@ -146,28 +171,95 @@ pub unsafe extern "C" fn gobridge_pool_new(
     out: *mut u64,
     status: *mut Status,
 ) -> i32 {
+    let body = || new_pool(threads, ExecutorBuilder::new());
+    // SAFETY:
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, body) }
+}
+
+/// `gobridge_pool_new` with each thread's stack size (`0` = the default; otherwise at least
+/// 64 KiB) and blocked signals (`blocked_signals` as in `gobridge_executor_new`; the Go package
+/// passes SIGURG | SIGPROF unless told otherwise).
+///
+/// Errors: as `gobridge_pool_new`, and `GOBRIDGE_E_INVALID_ARGUMENT` for a stack below 64 KiB
+/// or an unknown signal bit, `GOBRIDGE_E_UNBLOCKABLE` for a signal that must never be blocked.
+/// Nothing is created on error.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_new_with(
+    threads: usize,
+    stack_size: usize,
+    blocked_signals: u64,
+    out: *mut u64,
+    status: *mut Status,
+) -> i32 {
     let body = || {
-        if !(1..=1024).contains(&threads) {
-            return Err(Error::InvalidArgument("pool threads must be in 1..=1024"));
+        let mask = SignalSet::from_bits(blocked_signals)?;
+        mask.check_blockable()?;
+        let mut builder = ExecutorBuilder::new().mask(mask);
+        if stack_size != 0 {
+            if stack_size < GOBRIDGE_MIN_STACK_SIZE {
+                return Err(Error::InvalidArgument("stack size below 64 KiB"));
+            }
+            builder = builder.stack_size(stack_size);
         }
-        let efd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
-        let pool = PinnedPool::new(threads, "gobridge-pool")?;
-        let handle = POOLS.insert(CPool {
-            pool,
-            completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
-            next_job: AtomicU64::new(0),
-            accepting: RwLock::new(true),
-        })?;
-        Ok(handle.as_raw())
+        new_pool(threads, builder)
     };
     // SAFETY:
     // - `out` and `status` are as `call_out` requires: this function's contract.
     unsafe { ffi::call_out(status, out, body) }
 }
 
-/// Queues the pool's built-in blocking job, `nanosleep(ns)` on a pool thread (resumed after
-/// EINTR until the whole time has passed; the stand-in for any blocking native call), and
-/// writes its job id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
+fn new_pool(threads: usize, executor: ExecutorBuilder) -> Result<u64> {
+    if !(1..=1024).contains(&threads) {
+        return Err(Error::InvalidArgument("pool threads must be in 1..=1024"));
+    }
+    let efd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+    let pool = PinnedPool::builder()
+        .threads(threads)
+        .name_prefix("gobridge-pool")
+        .executor(executor)
+        .spawn()?;
+    let handle = POOLS.insert(CPool {
+        pool,
+        completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
+        next_job: AtomicU64::new(0),
+        accepting: RwLock::new(true),
+        tokens: Arc::new(Mutex::new(HashMap::new())),
+    })?;
+    Ok(handle.as_raw())
+}
+
+/// Cancels pool job `job`: one that has not started never runs (its callback is never called)
+/// and completes with `GOBRIDGE_E_CANCELLED`; one that is running has its cancellation token
+/// set (`gobridge::executor::cancelled()` is true inside it: the built-in sleep returns early
+/// with `GOBRIDGE_E_CANCELLED`, a Go callback's nested calls into Rust see it). Writes whether
+/// the job was still unfinished to `*out_pending`. Its completion still arrives, exactly once.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`. Any thread; never blocks.
+///
+/// # Safety
+///
+/// `out_pending` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_cancel(
+    pool_handle: u64,
+    job: u64,
+    out_pending: *mut bool,
+    status: *mut Status,
+) -> i32 {
+    // SAFETY:
+    // - `out_pending` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_pending, || Ok(pool(pool_handle)?.cancel(job))) }
+}
+
+/// Queues the pool's built-in blocking job, a sleep of `ns` nanoseconds on a pool thread (the
+/// stand-in for any blocking native call; it sleeps in slices of at most 1 ms and stops early
+/// with `GOBRIDGE_E_CANCELLED` once `gobridge_pool_cancel` sets its token), and writes its job
+/// id to `*out_job`. Its completion arrives through `gobridge_pool_fd`.
 ///
 /// Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`, `GOBRIDGE_E_INVALID_ARGUMENT`.
 /// Any thread; does not block.
@@ -186,8 +278,23 @@ pub unsafe extern "C" fn gobridge_pool_submit_sleep(
     // - `out_job` and `status` are as `call_out` requires: this function's contract.
     unsafe {
         ffi::call_out(status, out_job, || {
-            pool(pool_handle)?.submit(move || std::thread::sleep(Duration::from_nanos(ns)))
+            pool(pool_handle)?.submit(move || cancellable_sleep(Duration::from_nanos(ns)))
         })
+    }
+}
+
+/// Sleeps for `d` in slices of at most a millisecond, returning `Err(Cancelled)` as soon as the
+/// running job's token is set.
+fn cancellable_sleep(d: Duration) -> Result<()> {
+    const SLICE: Duration = Duration::from_millis(1);
+    let deadline = std::time::Instant::now() + d;
+    loop {
+        executor::check_cancelled()?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(SLICE));
     }
 }
 
@@ -212,7 +319,10 @@ pub unsafe extern "C" fn gobridge_pool_submit(
 ) -> i32 {
     let body = || {
         let job = CallbackJob::new(cb, ctx)?;
-        pool(pool_handle)?.submit(move || job.call())
+        pool(pool_handle)?.submit(move || {
+            job.call();
+            Ok(())
+        })
     };
     // SAFETY:
     // - `out_job` and `status` are as `call_out` requires: this function's contract.

@@ -2,7 +2,9 @@
 //! ABI. The header declares them inside `#if defined(GOBRIDGE_HARNESS)`, and a staticlib built
 //! without the feature does not contain them (`tests/c/main.rs` checks).
 
+use crate::Error;
 use crate::buffer::{ForeignSlice, ForeignSliceMut};
+use crate::executor;
 use crate::ffi::{self, Status};
 use crate::sigmask::{self, SignalSet};
 use std::time::Duration;
@@ -105,4 +107,64 @@ pub unsafe extern "C" fn gobridge_bench_noop_guarded(status: *mut Status) -> i32
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
     unsafe { ffi::call(status, || Ok(())) }
+}
+
+/// Waits up to `timeout_ns` for the running job's cancellation token
+/// (`gobridge::executor::cancelled()`), polling every 100 µs, and writes whether it saw it to
+/// `*out_seen`. Called from a Go function inside `Executor.Do` / `Pool.Do`, it shows that a
+/// cancelled Go `ctx` reaches Rust code running in the job.
+///
+/// # Safety
+///
+/// `out_seen` is NULL or valid for a write of `bool`; `status` is NULL or a valid
+/// `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_probe_wait_cancelled(
+    timeout_ns: u64,
+    out_seen: *mut bool,
+    status: *mut Status,
+) -> i32 {
+    // SAFETY:
+    // - `out_seen` and `status` are as `call_out` requires: this function's contract.
+    unsafe {
+        ffi::call_out(status, out_seen, || Ok(wait_cancelled(Duration::from_nanos(timeout_ns))))
+    }
+}
+
+/// Queues, through `gobridge::capi::submit_ticket` (as a Rust author's function would), a job
+/// on the executor that waits up to `timeout_ns` for its cancellation token and then fails with
+/// `GOBRIDGE_E_CANCELLED` if it saw it (else succeeds), and writes the ticket to `*out_ticket`.
+///
+/// # Safety
+///
+/// `out_ticket` is NULL or valid for a write of `uint64_t`; `status` is NULL or a valid
+/// `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_probe_submit_wait_cancelled(
+    executor_handle: u64,
+    timeout_ns: u64,
+    out_ticket: *mut u64,
+    status: *mut Status,
+) -> i32 {
+    let job = move || {
+        if wait_cancelled(Duration::from_nanos(timeout_ns)) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    // SAFETY:
+    // - `out_ticket` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out_ticket, || super::submit_ticket(executor_handle, job)) }
+}
+
+fn wait_cancelled(timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if executor::cancelled() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    executor::cancelled()
 }

@@ -87,6 +87,7 @@
 //! - Tickets dropped without waiting detach their job (it still runs).
 
 mod builder;
+mod cancel;
 mod pinned;
 mod pinned_executor;
 mod pinned_pool;
@@ -98,6 +99,7 @@ mod ticket;
 mod loom_tests;
 
 pub use builder::{DEFAULT_SPIN, ExecutorBuilder};
+pub use cancel::{CancelToken, cancelled, check_cancelled};
 pub use pinned::Pinned;
 pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};

@@ -75,6 +75,20 @@ static int32_t probe_guarded_noop(void) {
 }
 
 static void probe_usleep(uint32_t usec) { usleep(usec); }
+
+static bool probe_wait_cancelled(uint64_t timeout_ns) {
+	bool seen = false;
+	gobridge_probe_wait_cancelled(timeout_ns, &seen, NULL);
+	return seen;
+}
+
+static probe_result probe_submit_wait_cancelled(uint64_t executor, uint64_t timeout_ns) {
+	probe_result r;
+	uint64_t ticket = 0;
+	PROBE_CALL(r, gobridge_probe_submit_wait_cancelled(executor, timeout_ns, &ticket, &st))
+	r.value = ticket;
+	return r;
+}
 */
 import "C"
 
@@ -161,4 +175,17 @@ func GuardedNoop() int32 { return int32(C.probe_guarded_noop()) }
 // CallStatus with.
 func ExecutorTid(executor uint64, out *int32, status unsafe.Pointer) int32 {
 	return int32(C.gobridge_executor_tid(C.uint64_t(executor), (*C.int32_t)(unsafe.Pointer(out)), (*C.GobridgeStatus)(status)))
+}
+
+// WaitCancelled waits up to d, in Rust, for the cancellation token of the job it runs in
+// (gobridge::executor::cancelled()) and reports whether it saw it. Call it from inside
+// Executor.Do or Pool.Do to see a cancelled ctx reach Rust code.
+func WaitCancelled(d time.Duration) bool { return bool(C.probe_wait_cancelled(C.uint64_t(d))) }
+
+// SubmitWaitCancelled queues, as a Rust author's function would (gobridge::capi::submit_ticket),
+// a job on the executor that waits up to d for its cancellation token and fails with
+// GOBRIDGE_E_CANCELLED if it saw it; it returns the C-ABI ticket for gobridge.WaitTicket.
+func SubmitWaitCancelled(executor uint64, d time.Duration) (uint64, error) {
+	r := C.probe_submit_wait_cancelled(C.uint64_t(executor), C.uint64_t(d))
+	return uint64(r.value), resultErr(&r)
 }

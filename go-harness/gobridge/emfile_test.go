@@ -1,0 +1,97 @@
+package gobridge
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func init() {
+	childCases["emfile-do"] = childEMFILEDo
+}
+
+// With every file descriptor in use (EMFILE), a ctx-aware Do cannot get its ticket's eventfd
+// or the poller's dup. It must degrade to a blocking wait: never return while fn still runs,
+// never drop a queued fn. (Before: 200 of 200 Do returned the EMFILE error at once, 199 fns
+// were still running and wrote into the caller's memory afterwards, one never ran.)
+func TestDoUnderFDExhaustion(t *testing.T) {
+	out := runChild(t, "emfile-do")
+	t.Logf("child: fallbacks=%s", childValue(out, "fallbacks"))
+}
+
+func childEMFILEDo() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	lim.Cur = 256
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	e, err := NewExecutor("gb-emfile")
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	var fallbacks atomic.Int64
+	testHookBlockingFallback = func() { fallbacks.Add(1) }
+	// Use up every descriptor.
+	var hold []*os.File
+	for {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			break
+		}
+		hold = append(hold, f)
+	}
+	defer func() {
+		for _, f := range hold {
+			f.Close()
+		}
+	}()
+	const n = 200
+	var ran atomic.Int64
+	results := make([]int, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			slot := 0
+			err := e.Do(ctx, func() {
+				time.Sleep(200 * time.Microsecond) // outlasts the 50 µs blocking pre-wait
+				slot = i + 1
+				ran.Add(1)
+			})
+			if err != nil {
+				errs <- fmt.Errorf("Do %d: %v", i, err)
+				return
+			}
+			if slot != i+1 {
+				errs <- fmt.Errorf("Do %d returned before its fn finished", i)
+			}
+			results[i] = slot
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	if ran.Load() != n {
+		return fmt.Errorf("%d of %d fns ran", ran.Load(), n)
+	}
+	if fallbacks.Load() == 0 {
+		return fmt.Errorf("no wait fell back to blocking: descriptors were not exhausted (%d held)", len(hold))
+	}
+	fmt.Printf("fallbacks=%d\n", fallbacks.Load())
+	return nil
+}
