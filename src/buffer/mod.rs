@@ -112,8 +112,11 @@
 //! assert_eq!(parallel_len(ForeignSlice::from_slice(b"abc")), 3);
 //! ```
 
+#[allow(unsafe_code)] // a view becomes a slice: the caller's pointer and length
 mod foreign_slice;
+#[allow(unsafe_code)] // likewise, writable
 mod foreign_slice_mut;
+#[allow(unsafe_code)] // allocation, deallocation, Send/Sync of the pointer handed to Go
 mod owned_buf;
 mod pod;
 

@@ -1,9 +1,12 @@
 //! [`PinnedExecutor`]: one OS thread that runs the jobs sent to it, in order.
 
 use super::builder::ExecutorBuilder;
-use super::shared::Shared;
-use super::slot::{Job, Task, on_same_cpu, panic_error};
+use super::job::{Job, Task};
+use super::queue::Shared;
+use super::slot::Slot;
+use super::spin::on_same_cpu;
 use super::ticket::Ticket;
+use crate::ffi::panic_error;
 use crate::{Error, Result, ThreadId, current_thread};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -247,7 +250,7 @@ impl Drop for PinnedExecutor {
 /// Keeps `run`'s frame alive until the borrowed job is finished (see the SAFETY comment in
 /// [`PinnedExecutor::run`]).
 struct Waiter<'a, R> {
-    slot: &'a super::slot::Slot<R>,
+    slot: &'a Slot<R>,
     spin: Duration,
     /// The worker was last seen on this CPU (see `spin_until`).
     co_located: bool,
