@@ -91,7 +91,7 @@ fn thread_token() -> u64 {
 /// A non-`Send` value inside a `ThreadBound` can go to another thread, but cannot be reached
 /// there without the check:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let bound = gobridge::ThreadBound::new(std::rc::Rc::new(1));
 /// std::thread::spawn(move || {
 ///     let rc: std::rc::Rc<i32> = bound.into_inner().unwrap();

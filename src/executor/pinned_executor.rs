@@ -32,13 +32,31 @@ use std::time::{Duration, Instant};
 /// # Ok::<(), gobridge::Error>(())
 /// ```
 ///
-/// A `run` borrow cannot outlive the call, and a non-`Send` value cannot be smuggled in:
+/// Two bugs do not compile. A non-`Send` value cannot be smuggled onto the executor thread:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use gobridge::executor::PinnedExecutor;
 /// let exec = PinnedExecutor::new("worker").unwrap();
 /// let rc = std::rc::Rc::new(5);
 /// exec.run(|| *rc + 1).unwrap(); // error: `Rc<i32>` cannot be shared between threads
+/// ```
+///
+/// And a borrow cannot outlive the call: `run` may borrow because it waits for the job, but
+/// `submit` returns at once, so its job must own what it uses:
+///
+/// ```compile_fail,E0373
+/// use gobridge::executor::PinnedExecutor;
+/// let exec = PinnedExecutor::new("worker").unwrap();
+/// let data = vec![1, 2, 3];
+/// let ticket = exec.submit(|| data.len()).unwrap(); // error: closure may outlive `data`
+/// ```
+///
+/// ```
+/// use gobridge::executor::PinnedExecutor;
+/// let exec = PinnedExecutor::new("worker")?;
+/// let data = vec![1, 2, 3];
+/// assert_eq!(exec.submit(move || data.len())?.wait()?, 3); // `move`: the job owns `data`
+/// # Ok::<(), gobridge::Error>(())
 /// ```
 pub struct PinnedExecutor {
     shared: Arc<Shared>,

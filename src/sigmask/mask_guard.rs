@@ -110,7 +110,7 @@ pub fn block(set: &SignalSet) -> Result<MaskGuard> {
 /// `!Send` and `!Sync`: a signal mask belongs to one thread, so the guard can only be dropped
 /// on the thread that created it.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
 /// let guard = gobridge::sigmask::block(&gobridge::sigmask::SignalSet::go_runtime()).unwrap();
 /// send(guard); // error: `*const ()` cannot be sent between threads safely
