@@ -115,6 +115,9 @@
 //! - `capi`: the `extern "C"` functions (`gobridge_*`). Re-export them from your own
 //!   staticlib (see the `capi/` crate in the repository): a Go binary can link only one Rust
 //!   staticlib, since two collide on the Rust runtime's symbols.
+//! - `harness`: test-only; adds the probes the Go harness's tests, demo and benchmarks call
+//!   (`gobridge_sum`, `gobridge_fill`, `gobridge_bench_noop*`, `gobridge_sleep_interruptible`).
+//!   Not product ABI: the header declares them only under `#if defined(GOBRIDGE_HARNESS)`.
 //! - `signal-hook-compare`: test-only; lets the Go harness install a handler through
 //!   signal-hook-registry to show the crash gobridge avoids. Never enable it in production.
 //!
