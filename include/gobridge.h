@@ -1,31 +1,45 @@
 /*
- * gobridge C ABI: safe primitives for native code inside a Go process (thread-pinned
+ * The gobridge C ABI: safe primitives for native code inside a Go process (thread-pinned
  * executors, thread-bound objects, scoped signal masks, write-only signal handlers, checked
  * buffers), for cgo or any C caller.
  *
- * Conventions (every function follows them):
- * - Errors: a fallible function returns int32_t, 0 (GOBRIDGE_OK) or one of the GOBRIDGE_E_*
- *   codes, and writes the same code, the OS errno (for GOBRIDGE_E_SYS) and a NUL-terminated
- *   message into *status when status is not NULL (the message goes into the caller's msg
- *   buffer of msg_cap bytes, truncated at a UTF-8 boundary). There is no thread-local "last
- *   error": a goroutine may read its status on any thread.
+ * Conventions
+ *
+ * Every function follows them.
+ *
+ * - Names: functions are `gobridge_<object>_<verb>`, types `Gobridge<RustName>` (the Rust
+ *   `ffi::Status` is `GobridgeStatus`), constants `GOBRIDGE_*`.
+ * - Errors: a fallible function is `int32_t gobridge_x(args..., GobridgeStatus *status)`. It
+ *   returns 0 (`GOBRIDGE_OK`) or one of the `GOBRIDGE_E_*` codes, and writes the same code,
+ *   the OS errno (for `GOBRIDGE_E_SYS`) and a NUL-terminated message into `*status` when
+ *   `status` is not NULL (the message goes into the caller's `msg` buffer of `msg_cap` bytes,
+ *   truncated at a UTF-8 boundary). There is no thread-local "last error": a goroutine may
+ *   read its status on any thread.
  * - Results go through out-pointers, which are checked: NULL or misaligned is
- *   GOBRIDGE_E_INVALID_ARGUMENT and nothing happens (no object is created, nothing leaks).
+ *   `GOBRIDGE_E_INVALID_ARGUMENT` and nothing happens (no object is created, nothing leaks).
  *   Out-pointers are written only on success.
- * - Objects are named by uint64_t handles, never pointers; 0 is never a valid handle. A
- *   freed, forged or other-kind handle is GOBRIDGE_E_STALE_HANDLE, never undefined behaviour.
- * - Panics never cross the boundary: a panic inside a function is GOBRIDGE_E_PANICKED with
+ * - Objects are named by `uint64_t` handles, never pointers; 0 is never a valid handle. A
+ *   freed, forged or other-kind handle is `GOBRIDGE_E_STALE_HANDLE`, never undefined
+ *   behaviour.
+ * - Panics never cross the boundary: a panic inside a function is `GOBRIDGE_E_PANICKED` with
  *   the panic message. Callbacks you pass must not unwind either (no C++ exception, no Go
  *   panic: recover inside the callback).
  * - Threads: unless a function says otherwise it may be called from any thread, concurrently
  *   with any other function.
  * - Memory: nothing is allocated for the caller to free except owned buffers (freed with
- *   gobridge_buffer_free). Caller memory passed in (views, Go slices) is used only for the
- *   duration of the call.
- * - Check at start-up that this header matches the library: gobridge_abi_version() ==
- *   GOBRIDGE_ABI_VERSION, and the layouts from gobridge_type_layouts() match sizeof/offsetof.
+ *   `gobridge_buffer_free`). Caller memory passed in (views, Go slices) is used only for the
+ *   duration of the call (cgo's rule).
+ * - Versions: check at start-up that this header matches the library:
+ *   `gobridge_abi_version() == GOBRIDGE_ABI_VERSION`, and the layouts from
+ *   `gobridge_type_layouts()` match `sizeof`, `_Alignof` and `offsetof` (the Go package does
+ *   both in `init()`).
+ * - Linking: a Go binary holds one Rust staticlib, your own crate's, which re-exports this
+ *   ABI (`pub use gobridge::capi;`, as the `capi/` crate of the repository does), linked with
+ *   `#cgo LDFLAGS: ${SRCDIR}/lib/libmyapp.a -ldl -lpthread -lm`.
+ * - Test probes: `gobridge_sum`, `gobridge_fill`, `gobridge_bench_noop`,
+ *   `gobridge_bench_noop_guarded` and `gobridge_sleep_interruptible` exist only in a library
+ *   built with feature `harness` and are declared only under `#if defined(GOBRIDGE_HARNESS)`.
  */
-
 
 #ifndef GOBRIDGE_H
 #define GOBRIDGE_H

@@ -1,4 +1,5 @@
 //! The one error type of the crate, with a stable numeric code per variant for the C ABI.
+#![forbid(unsafe_code)]
 
 use crate::ThreadId;
 use nix::errno::Errno;

@@ -115,6 +115,9 @@
 //! - `capi`: the `extern "C"` functions (`gobridge_*`). Re-export them from your own
 //!   staticlib (see the `capi/` crate in the repository): a Go binary can link only one Rust
 //!   staticlib, since two collide on the Rust runtime's symbols.
+//! - `harness`: test-only; adds the probes the Go harness's tests, demo and benchmarks call
+//!   (`gobridge_sum`, `gobridge_fill`, `gobridge_bench_noop*`, `gobridge_sleep_interruptible`).
+//!   Not product ABI: the header declares them only under `#if defined(GOBRIDGE_HARNESS)`.
 //! - `signal-hook-compare`: test-only; lets the Go harness install a handler through
 //!   signal-hook-registry to show the crash gobridge avoids. Never enable it in production.
 //!
@@ -129,11 +132,31 @@
 //!
 //! # Unsafe code
 //!
-//! `unsafe` lives in a few named places: the executor's borrowed-job handoff, the signal
-//! handler and its `sigaction` path, the mask guard, the buffer views and owned buffers, and the
-//! C ABI. Every block carries a `// SAFETY:` comment naming each invariant it relies on
+//! The crate is `#![deny(unsafe_code)]`; the modules that need `unsafe` say so with an
+//! `#[allow(unsafe_code)]` on their `mod` line (with the reason beside it), and every other
+//! file is `#![forbid(unsafe_code)]`. These are all of them:
+//!
+//! | Module | Why it needs `unsafe` |
+//! |---|---|
+//! | `executor::pinned_executor` | a borrowed job's lifetime is erased for the handoff to the executor thread, which the caller then waits for |
+//! | `executor::queue`, `executor::job`, `executor::slot` | the intrusive job queue's links (under its lock), a job's closure cell (taken by the one claimer) and its result cell (written before READY, read after), as the loom models check |
+//! | `executor::home` | a value that is neither `Send` nor `Sync`, carried to its own executor thread to be dropped there (`ThreadBound`'s only hook into the executor) |
+//! | `executor::spin` | `sched_getcpu` |
+//! | `executor::pinned` | [`Pinned`](executor::Pinned)'s state, reached on the executor thread through a pointer |
+//! | `thread_bound` | `Send`/`Sync` of a value only its owner thread touches, and dropping it there |
+//! | `thread_id` | `pthread_atfork` |
+//! | `sigmask::eintr`, `sigmask::kernel_bits` | `nanosleep`; the kernel's bits of a `sigset_t` |
+//! | `signal::handler` | the signal handler itself and the chain to the previous one |
+//! | `signal::disposition`, `signal::registry`, `signal::table`, `signal::action` | `sigaction`, and the previous disposition the handler reads without a lock; `fstat`/`fcntl` of a pipe action's fd |
+//! | `buffer::foreign_slice`, `buffer::foreign_slice_mut`, `buffer::owned_buf` | a caller's pointer and length become a slice; Rust memory is allocated, handed to Go and freed |
+//! | `ffi::guard`, `ffi::out`, `ffi::status` | writes through the caller's status, message buffer and out-pointers |
+//! | `capi` (all of it) | `#[unsafe(no_mangle)] extern "C"` functions: one `unsafe` block each, around [`ffi::call`], [`ffi::call_out`] or [`ffi::call_out_slice`] |
+//!
+//! Every block carries a `// SAFETY:` comment naming each invariant it relies on
 //! (`clippy::undocumented_unsafe_blocks` is denied, and so is `unsafe_op_in_unsafe_fn`).
+//! `CONTRIBUTING.md` says where new `unsafe` may go.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_code)]
 
 pub mod buffer;
 pub mod executor;
@@ -144,11 +167,14 @@ pub mod signal;
 
 mod error;
 mod primitive;
+#[allow(unsafe_code)] // Send/Sync of a value only its owner thread touches; dropping it there
 mod thread_bound;
+#[allow(unsafe_code)] // pthread_atfork (and fork in its test)
 mod thread_id;
 
 #[cfg(feature = "capi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "capi")))]
+#[allow(unsafe_code)] // every file exports `#[unsafe(no_mangle)] extern "C"` functions
 pub mod capi;
 
 pub use error::{BufferError, Error, Result, codes};

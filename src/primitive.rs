@@ -2,6 +2,7 @@
 //!
 //! Code whose interleavings loom models (the executor handoff, the signal action table) imports
 //! its atomics, locks and threads from here; `RUSTFLAGS="--cfg loom"` swaps them for loom's.
+#![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
 pub(crate) mod sync {

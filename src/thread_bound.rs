@@ -1,13 +1,11 @@
 //! [`ThreadBound<T>`]: a value usable only on the OS thread that created it (documented on
 //! the type, which the crate root re-exports).
 
-use crate::executor::shared::{Shared, current_home};
-use crate::executor::slot::{Job, Link, drop_quietly};
+use crate::executor::Home;
+use crate::ffi::drop_quietly;
 use crate::{Error, Result, ThreadId, current_thread};
-use std::cell::{Cell, UnsafeCell};
-use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 static LEAKED: AtomicU64 = AtomicU64::new(0);
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
@@ -93,7 +91,7 @@ fn thread_token() -> u64 {
 /// A non-`Send` value inside a `ThreadBound` can go to another thread, but cannot be reached
 /// there without the check:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let bound = gobridge::ThreadBound::new(std::rc::Rc::new(1));
 /// std::thread::spawn(move || {
 ///     let rc: std::rc::Rc<i32> = bound.into_inner().unwrap();
@@ -106,7 +104,7 @@ pub struct ThreadBound<T: 'static> {
     owner: ThreadId,
     token: u64,
     /// The executor whose thread created the value, if any.
-    home: Option<Weak<Shared>>,
+    home: Option<Home>,
 }
 
 // SAFETY:
@@ -128,7 +126,7 @@ impl<T: 'static> ThreadBound<T> {
             value: Some(value),
             owner: current_thread(),
             token: thread_token(),
-            home: current_home(),
+            home: Home::current(),
         }
     }
 
@@ -183,22 +181,18 @@ impl<T: 'static> Drop for ThreadBound<T> {
             drop(value);
             return;
         }
-        if let Some(shared) = self.home.as_ref().and_then(Weak::upgrade) {
-            let job = Arc::new(HomeDrop {
-                link: Link::new(),
-                value: UnsafeCell::new(Some(ManuallyDrop::new(value))),
-                claimed: AtomicBool::new(false),
-                token: self.token,
-            });
-            match shared.push(job) {
-                Ok(()) => return,
-                // Closed: forgetting the job leaks the allocation and the value in it.
-                Err(job) => std::mem::forget(job),
-            }
-        } else {
-            std::mem::forget(value);
+        let refused = match &self.home {
+            // SAFETY:
+            // - `drop_at_home` drops the value only on the thread whose token it carries (the
+            //   owner's) and forgets it anywhere else, as `finish_there` requires.
+            Some(home) => unsafe { home.finish_there((value, self.token), drop_at_home::<T>) },
+            None => Err((value, self.token)),
+        };
+        if let Err(never_home) = refused {
+            // No live executor to send it to: leak it rather than drop it off its thread.
+            std::mem::forget(never_home);
+            LEAKED.fetch_add(1, Ordering::Relaxed);
         }
-        LEAKED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -217,55 +211,14 @@ where
     }
 }
 
-/// A value sent home to be dropped on its owner thread.
-struct HomeDrop<T> {
-    link: Link,
-    value: UnsafeCell<Option<ManuallyDrop<T>>>,
-    claimed: AtomicBool,
-    token: u64,
-}
-
-// SAFETY:
-// - `link` is touched only under the lock of the queue that holds the job (`Link`'s contract).
-// - `value` is touched only by the one caller that flips `claimed` (so never concurrently),
-//   and then dropped only if that caller is on the owner thread (token check), else forgotten:
-//   `T` is never used or dropped on a foreign thread, so neither `T: Send` nor `T: Sync` is
-//   needed to share or send the job.
-unsafe impl<T> Send for HomeDrop<T> {}
-// SAFETY: as for `Send`.
-unsafe impl<T> Sync for HomeDrop<T> {}
-
-impl<T> HomeDrop<T> {
-    fn finish(&self) -> bool {
-        if self.claimed.swap(true, Ordering::AcqRel) {
-            return false;
-        }
-        // SAFETY:
-        // - We flipped `claimed` from false to true: the only access to `value` ever made.
-        let value = unsafe { (*self.value.get()).take() };
-        if let Some(value) = value {
-            if thread_token() == self.token {
-                drop_quietly(ManuallyDrop::into_inner(value));
-            } else {
-                // Not home (only if the queue were dropped elsewhere): never drop it here.
-                LEAKED.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        true
-    }
-}
-
-impl<T> Job for HomeDrop<T> {
-    fn link(&self) -> &Link {
-        &self.link
-    }
-
-    fn run(&self) {
-        self.finish();
-    }
-
-    fn fail(&self, _err: Error) -> bool {
-        // Failing at shutdown happens on the executor thread: dropping there is still home.
-        self.finish()
+/// Runs on the owner's executor thread (see [`Home::finish_there`]): drops the value there,
+/// and only there.
+fn drop_at_home<T>((value, owner_token): (T, u64)) {
+    if thread_token() == owner_token {
+        drop_quietly(value);
+    } else {
+        // Not home (only if the queue were dropped elsewhere): never drop it here.
+        std::mem::forget(value);
+        LEAKED.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -5,7 +5,9 @@
 mod common;
 
 use common::Msg;
-use gobridge::buffer::{ForeignSlice, ForeignSliceMut, OwnedBufInfo};
+use gobridge::buffer::OwnedBufInfo;
+#[cfg(feature = "harness")]
+use gobridge::buffer::{ForeignSlice, ForeignSliceMut};
 use gobridge::capi::*;
 use gobridge::handle::{HandleTable, kind};
 use std::ptr;
@@ -187,6 +189,7 @@ fn budget_through_the_c_abi() {
     assert_eq!(free(ok.handle).0, GOBRIDGE_OK);
 }
 
+#[cfg(feature = "harness")]
 fn sum(s: ForeignSlice<'_, u8>) -> (i32, u64, String) {
     let mut out = 0;
     let mut m = Msg::new();
@@ -197,6 +200,7 @@ fn sum(s: ForeignSlice<'_, u8>) -> (i32, u64, String) {
 }
 
 #[test]
+#[cfg(feature = "harness")] // the probes
 fn sum_and_fill_valid_views() {
     let mut data: Vec<u8> = (0..=255).collect();
     assert_eq!(sum(ForeignSlice::from_slice(&data)).1, 255 * 256 / 2);
@@ -215,6 +219,7 @@ fn sum_and_fill_valid_views() {
 }
 
 #[test]
+#[cfg(feature = "harness")] // the probes
 fn sum_and_fill_refuse_invalid_views_with_distinct_messages() {
     let cases: [(usize, usize, &str); 3] = [
         (0, 5, "invalid buffer: null pointer with a non-zero length"),
@@ -238,6 +243,7 @@ fn sum_and_fill_refuse_invalid_views_with_distinct_messages() {
 }
 
 #[test]
+#[cfg(feature = "harness")] // the probes
 fn sum_with_null_out_is_invalid_argument() {
     let data = [1u8, 2, 3];
     let mut m = Msg::new();

@@ -52,6 +52,7 @@ fn with_blocked_masks_only_inside_and_refuses_what_it_must() {
 }
 
 #[test]
+#[cfg(feature = "harness")] // the EINTR probe
 fn sleep_interruptible_reports_eintr_and_refuses_a_null_counter() {
     let mut m = Msg::new();
     let mut eintr = u32::MAX;

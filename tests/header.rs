@@ -3,9 +3,50 @@
 
 use std::path::Path;
 
+/// The header's opening comment: the first paragraph and the `# Conventions` section of the
+/// docs of `src/capi/mod.rs`, the one place the C ABI's conventions are written.
+fn preamble(capi_docs: &str) -> String {
+    let docs = capi_docs
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l));
+    let mut lines: Vec<&str> = Vec::new();
+    let mut section = "intro";
+    for line in docs {
+        if let Some(heading) = line.strip_prefix("# ") {
+            section = heading;
+            if heading == "Conventions" {
+                lines.push(heading);
+            }
+        } else if section == "intro" || section == "Conventions" {
+            lines.push(line);
+        }
+    }
+    let paragraph_ends = lines.iter().position(|l| l.is_empty()).unwrap_or(lines.len());
+    let conventions = lines.iter().position(|l| *l == "Conventions").expect("# Conventions");
+    lines.drain(paragraph_ends..conventions);
+    lines.insert(paragraph_ends, "");
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    assert!(lines.iter().all(|l| !l.contains("*/")), "`*/` would end the header's comment");
+    let mut out = String::from("/*\n");
+    for line in lines {
+        out += if line.is_empty() { " *\n" } else { " * " };
+        if !line.is_empty() {
+            out += line;
+            out += "\n";
+        }
+    }
+    out + " */"
+}
+
 fn generate() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let capi_docs = std::fs::read_to_string(root.join("src/capi/mod.rs")).expect("src/capi/mod.rs");
+    config.header = Some(preamble(&capi_docs));
     let bindings = cbindgen::Builder::new()
         .with_crate(root)
         .with_config(config)

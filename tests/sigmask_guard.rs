@@ -55,7 +55,7 @@ fn nested_guards_restore_the_exact_mask_including_realtime_bits() {
 fn guard_restores_after_a_panic() {
     let before = sigblk();
     let result = std::panic::catch_unwind(|| {
-        let _outer = sigmask::block(&SignalSet::profiling()).unwrap();
+        let _outer = sigmask::block(&SignalSet::sigprof_and_sigusr1()).unwrap();
         let _inner = sigmask::block(&SignalSet::go_runtime()).unwrap();
         assert_ne!(sigblk() & bit(Signal::SIGURG), 0);
         panic!("boom inside two guards");
@@ -68,7 +68,7 @@ fn guard_restores_after_a_panic() {
 fn with_blocked_restores_and_returns_the_value() {
     let before = sigblk();
     let inner = sigmask::with_blocked(&SignalSet::go_runtime(), || {
-        sigmask::with_blocked(&SignalSet::profiling(), sigblk).unwrap()
+        sigmask::with_blocked(&SignalSet::sigprof_and_sigusr1(), sigblk).unwrap()
     })
     .unwrap();
     assert_eq!(inner, before | bit(Signal::SIGURG) | bit(Signal::SIGPROF) | bit(Signal::SIGUSR1));

@@ -74,12 +74,13 @@
 //! }
 //! ```
 //!
-//! It cannot be returned past the call as something that outlives it:
+//! What it yields cannot outlive the memory it views:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0515
 //! use gobridge::buffer::ForeignSlice;
-//! extern "C" fn leak(s: ForeignSlice<'_, u8>) -> &'static [u8] {
-//!     s.get().unwrap() // error: lifetime may not live long enough
+//! fn leak() -> &'static [u8] {
+//!     let data = vec![1u8, 2, 3];
+//!     ForeignSlice::from_slice(&data).get().unwrap() // error: returns a borrow of `data`
 //! }
 //! ```
 //!
@@ -112,8 +113,11 @@
 //! assert_eq!(parallel_len(ForeignSlice::from_slice(b"abc")), 3);
 //! ```
 
+#[allow(unsafe_code)] // a view becomes a slice: the caller's pointer and length
 mod foreign_slice;
+#[allow(unsafe_code)] // likewise, writable
 mod foreign_slice_mut;
+#[allow(unsafe_code)] // allocation, deallocation, Send/Sync of the pointer handed to Go
 mod owned_buf;
 mod pod;
 

@@ -1,4 +1,5 @@
 //! The element types a foreign buffer may hold.
+#![forbid(unsafe_code)]
 
 mod sealed {
     pub trait Sealed {}

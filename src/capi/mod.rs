@@ -1,69 +1,107 @@
-//! The C ABI: every `gobridge_*` function, as linked by the Go harness (feature `capi`).
+//! The gobridge C ABI: safe primitives for native code inside a Go process (thread-pinned
+//! executors, thread-bound objects, scoped signal masks, write-only signal handlers, checked
+//! buffers), for cgo or any C caller.
 //!
-//! The header `include/gobridge.h` is generated from this module by cbindgen (the doc comments
-//! below become its comments) and checked by `tests/header.rs`.
+//! Feature `capi`; the probes the Go harness's own tests call need feature `harness` as well.
+//! The header `include/gobridge.h` is generated from this module by cbindgen: the doc comments
+//! of the items become its comments, and its opening comment is the first paragraph above and
+//! the *Conventions* section below, copied by `tests/header.rs` (so they are written only
+//! here). That test fails when the checked-in header is stale.
 //!
-//! # Conventions (every function follows them)
+//! # Conventions
 //!
-//! - **Names**: functions `gobridge_<object>_<verb>`, types `Gobridge<RustName>` (cbindgen's
-//!   `[export] prefix`), e.g. `ffi::Status` is `GobridgeStatus`.
-//! - **Errors**: a fallible function is `int32_t gobridge_x(args..., GobridgeStatus *status)`:
-//!   it returns the code (`0` = success, else one of the `GOBRIDGE_E_*` codes, the stable
-//!   [`Error::code`](crate::Error::code)) and writes the same code, the OS errno and a message
-//!   into `*status` if `status` is not NULL. There is no thread-local "last error": a goroutine
-//!   may read its status on any thread.
-//! - **Results** go through out-pointers, which are checked: NULL or misaligned is
+//! Every function follows them.
+//!
+//! - Names: functions are `gobridge_<object>_<verb>`, types `Gobridge<RustName>` (the Rust
+//!   `ffi::Status` is `GobridgeStatus`), constants `GOBRIDGE_*`.
+//! - Errors: a fallible function is `int32_t gobridge_x(args..., GobridgeStatus *status)`. It
+//!   returns 0 (`GOBRIDGE_OK`) or one of the `GOBRIDGE_E_*` codes, and writes the same code,
+//!   the OS errno (for `GOBRIDGE_E_SYS`) and a NUL-terminated message into `*status` when
+//!   `status` is not NULL (the message goes into the caller's `msg` buffer of `msg_cap` bytes,
+//!   truncated at a UTF-8 boundary). There is no thread-local "last error": a goroutine may
+//!   read its status on any thread.
+//! - Results go through out-pointers, which are checked: NULL or misaligned is
 //!   `GOBRIDGE_E_INVALID_ARGUMENT` and nothing happens (no object is created, nothing leaks).
 //!   Out-pointers are written only on success.
-//! - **Objects** Go holds are named by `uint64_t` handles, never pointers; `0` is never a valid
-//!   handle. A freed, forged, or other-kind handle is `GOBRIDGE_E_STALE_HANDLE`.
-//! - **Panics** never cross the boundary: a panic inside a function is
-//!   `GOBRIDGE_E_PANICKED` with the panic message.
-//! - **Threads**: unless a function says otherwise, it may be called from any thread,
-//!   concurrently with any other function.
-//! - **Memory**: nothing is allocated for the caller to free except what a function documents
-//!   (owned buffers, freed with `gobridge_buffer_free`); Go memory passed in is only used for the
+//! - Objects are named by `uint64_t` handles, never pointers; 0 is never a valid handle. A
+//!   freed, forged or other-kind handle is `GOBRIDGE_E_STALE_HANDLE`, never undefined
+//!   behaviour.
+//! - Panics never cross the boundary: a panic inside a function is `GOBRIDGE_E_PANICKED` with
+//!   the panic message. Callbacks you pass must not unwind either (no C++ exception, no Go
+//!   panic: recover inside the callback).
+//! - Threads: unless a function says otherwise it may be called from any thread, concurrently
+//!   with any other function.
+//! - Memory: nothing is allocated for the caller to free except owned buffers (freed with
+//!   `gobridge_buffer_free`). Caller memory passed in (views, Go slices) is used only for the
 //!   duration of the call (cgo's rule).
+//! - Versions: check at start-up that this header matches the library:
+//!   `gobridge_abi_version() == GOBRIDGE_ABI_VERSION`, and the layouts from
+//!   `gobridge_type_layouts()` match `sizeof`, `_Alignof` and `offsetof` (the Go package does
+//!   both in `init()`).
+//! - Linking: a Go binary holds one Rust staticlib, your own crate's, which re-exports this
+//!   ABI (`pub use gobridge::capi;`, as the `capi/` crate of the repository does), linked with
+//!   `#cgo LDFLAGS: ${SRCDIR}/lib/libmyapp.a -ldl -lpthread -lm`.
+//! - Test probes: `gobridge_sum`, `gobridge_fill`, `gobridge_bench_noop`,
+//!   `gobridge_bench_noop_guarded` and `gobridge_sleep_interruptible` exist only in a library
+//!   built with feature `harness` and are declared only under `#if defined(GOBRIDGE_HARNESS)`.
+//!
+//! # From Go
+//!
+//! A status holds a pointer to its message buffer, and memory passed to C may not contain Go
+//! pointers unless they are pinned. The Go package therefore never passes Go memory as a
+//! status: each C function has a thin wrapper in `bridge.c` that puts a `GobridgeStatus` and a
+//! 256-byte message buffer on the C stack, makes the call and copies code, errno and message
+//! into its return value:
+//!
+//! ```c
+//! gb_result gb_executor_tid(uint64_t h) {
+//!     gb_result r = {0};
+//!     char buf[GB_MSG_CAP];   /* 256 */
+//!     buf[0] = '\0';
+//!     GobridgeStatus st = {.msg = buf, .msg_cap = GB_MSG_CAP};
+//!     int32_t tid = 0;
+//!     int32_t code = gobridge_executor_tid(h, &tid, &st);
+//!     r.value = (uint64_t)tid;
+//!     gb_finish(&r, code, &st, buf);  /* code, sys_errno, a malloc'd copy of the message */
+//!     return r;
+//! }
+//! ```
+//!
+//! Your own `extern "C"` functions (written with [`ffi::call_out`](crate::ffi::call_out) and
+//! friends) need no wrapper: `gobridge.CallStatus` passes them a C-allocated status with its
+//! message buffer and returns the package's `*gobridge.Error` (`errors.Is` with
+//! `gobridge.ErrInvalidArgument`, ...):
+//!
+//! ```go
+//! /*
+//! #cgo LDFLAGS: ${SRCDIR}/lib/libmyapp.a -ldl -lpthread -lm
+//! #include "gobridge.h"
+//! // Rust: #[unsafe(no_mangle)] pub unsafe extern "C" fn myapp_checksum(...) -> i32
+//! int32_t myapp_checksum(GobridgeForeignSlice_u8 data, uint64_t *out, GobridgeStatus *status);
+//! */
+//! import "C"
+//!
+//! func Checksum(data []byte) (uint64, error) {
+//!     // A Go slice is lent for the call: its memory holds no Go pointers, so no pinning.
+//!     view := C.GobridgeForeignSlice_u8{ptr: (*C.uint8_t)(unsafe.SliceData(data)), len: C.size_t(len(data))}
+//!     var out C.uint64_t
+//!     err := gobridge.CallStatus(func(st unsafe.Pointer) int32 {
+//!         return int32(C.myapp_checksum(view, &out, (*C.GobridgeStatus)(st)))
+//!     })
+//!     return uint64(out), err
+//! }
+//! ```
+//!
+//! A NULL status (`nil`) still reports the code, for hot paths that do not want the text
+//! (`gobridge.ErrorFromCode` turns it into the same error, without a message).
+//! `unsafe.SliceData` of an empty or nil slice may be nil or not; either is accepted with
+//! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
 //!
 //! # Layout verification
 //!
 //! [`gobridge_abi_version`] and [`gobridge_type_layouts`] let the Go package check, in
 //! `init()`, that the header it was compiled against matches the library it links: the size,
 //! alignment and every field's offset and size of each `#[repr(C)]` type.
-//!
-//! # A Go + C round trip
-//!
-//! ```go
-//! /*
-//! #cgo LDFLAGS: ${SRCDIR}/lib/libgobridge_capi.a -lm -ldl -lpthread
-//! #include "gobridge.h"
-//! */
-//! import "C"
-//!
-//! // Sum lends a Go slice to Rust for one call: no copy. The slice's memory holds no Go
-//! // pointers, so passing it as a call argument needs no pinning (cgo's rule).
-//! func Sum(b []byte) (uint64, error) {
-//!     var out C.uint64_t
-//!     // The status holds a pointer to the message buffer, and memory passed to C may only
-//!     // contain *pinned* Go pointers: pin the buffer for the call (or use C memory).
-//!     var msg [128]C.char
-//!     var pin runtime.Pinner
-//!     pin.Pin(&msg[0])
-//!     defer pin.Unpin()
-//!     st := C.GobridgeStatus{msg: &msg[0], msg_cap: C.size_t(len(msg))}
-//!     view := C.GobridgeForeignSlice_u8{ptr: (*C.uint8_t)(unsafe.SliceData(b)), len: C.size_t(len(b))}
-//!     if code := C.gobridge_sum(view, &out, &st); code != 0 {
-//!         return 0, fmt.Errorf("gobridge: %s (code %d)", C.GoStringN(&msg[0], C.int(st.msg_len)), code)
-//!     }
-//!     return uint64(out), nil
-//! }
-//! ```
-//!
-//! (A status with `msg = NULL, msg_cap = 0` needs no pinning and still reports the code; a Go
-//! package can use that on hot paths and a message buffer only where it wants the text.)
-//!
-//! `unsafe.SliceData` of an empty or nil slice may be nil or not; either is accepted with
-//! length 0. See [`OwnedBuf`](crate::buffer::OwnedBuf) for the Rust-owned direction.
 
 mod buffer;
 mod build_id;

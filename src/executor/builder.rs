@@ -1,9 +1,11 @@
 //! [`ExecutorBuilder`]: name, stack size, signal mask and spin window of an executor thread.
+#![forbid(unsafe_code)]
 
+use super::home::set_home;
 use super::pinned::{Pinned, StateCell, StatePtr};
 use super::pinned_executor::PinnedExecutor;
-use super::shared::{Shared, set_home};
-use super::slot::{drop_quietly, panic_error};
+use super::queue::Shared;
+use crate::ffi::{drop_quietly, panic_error};
 use crate::sigmask::{SignalSet, spawn_masked_with};
 use crate::{Error, Result, ThreadId, current_thread};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -3,9 +3,10 @@
 //! They drive the real queue (`Shared`), worker loop and slot code with loom's atomics, mutex
 //! and condvar; spinning is reduced to one check under loom, so what is explored is the park /
 //! wake protocol, which is where a lost wake-up would hide.
+#![forbid(unsafe_code)]
 
-use super::shared::Shared;
-use super::slot::{Job, Task};
+use super::job::{Job, Task};
+use super::queue::Shared;
 use crate::Error;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;

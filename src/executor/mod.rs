@@ -88,11 +88,21 @@
 
 mod builder;
 mod cancel;
+#[allow(unsafe_code)] // a payload that is neither Send nor Sync, finished on its own thread
+mod home;
+#[allow(unsafe_code)] // a job's queue link and closure cell, each touched by one thread at a time
+mod job;
+#[allow(unsafe_code)] // state that only the executor thread touches, reached through a pointer
 mod pinned;
+#[allow(unsafe_code)] // a borrowed job's lifetime erased for the handoff, waited for
 mod pinned_executor;
 mod pinned_pool;
-pub(crate) mod shared;
-pub(crate) mod slot;
+#[allow(unsafe_code)] // the queue's links, touched under its lock
+mod queue;
+#[allow(unsafe_code)] // the result cell, written by the claimer and read by the owner
+mod slot;
+#[allow(unsafe_code)] // sched_getcpu
+mod spin;
 mod ticket;
 
 #[cfg(all(test, loom))]
@@ -104,3 +114,5 @@ pub use pinned::Pinned;
 pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};
 pub use ticket::Ticket;
+
+pub(crate) use home::Home;

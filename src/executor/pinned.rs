@@ -28,7 +28,7 @@ use std::ptr::NonNull;
 ///
 /// The state cannot escape `with`: a non-`Send` piece of it cannot be returned,
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use gobridge::executor::Pinned;
 /// let p = Pinned::new("p", || std::rc::Rc::new(1)).unwrap();
 /// let escaped = p.with(|rc| rc.clone()).unwrap(); // error: `Rc<i32>` cannot be sent
@@ -36,10 +36,21 @@ use std::ptr::NonNull;
 ///
 /// and neither can a reference to it:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0521
 /// use gobridge::executor::Pinned;
 /// let p = Pinned::new("p", || vec![1, 2, 3]).unwrap();
-/// let escaped: &mut Vec<i32> = p.with(|v| v).unwrap(); // error: borrowed data escapes
+/// let mut escaped: Option<&Vec<i32>> = None;
+/// p.with(|v| escaped = Some(v)).unwrap(); // error: borrowed data escapes outside of closure
+/// ```
+///
+/// while anything `Send` computed from it can:
+///
+/// ```
+/// use gobridge::executor::Pinned;
+/// let p = Pinned::new("p", || std::rc::Rc::new(vec![1, 2, 3])).unwrap();
+/// let copied: Vec<i32> = p.with(|rc| rc.to_vec())?;
+/// assert_eq!(copied, [1, 2, 3]);
+/// # Ok::<(), gobridge::Error>(())
 /// ```
 pub struct Pinned<S: 'static> {
     exec: PinnedExecutor,

@@ -1,9 +1,12 @@
 //! [`PinnedExecutor`]: one OS thread that runs the jobs sent to it, in order.
 
 use super::builder::ExecutorBuilder;
-use super::shared::Shared;
-use super::slot::{Job, Task, on_same_cpu, panic_error};
+use super::job::{Job, Task};
+use super::queue::Shared;
+use super::slot::Slot;
+use super::spin::on_same_cpu;
 use super::ticket::Ticket;
+use crate::ffi::panic_error;
 use crate::{Error, Result, ThreadId, current_thread};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -29,13 +32,31 @@ use std::time::{Duration, Instant};
 /// # Ok::<(), gobridge::Error>(())
 /// ```
 ///
-/// A `run` borrow cannot outlive the call, and a non-`Send` value cannot be smuggled in:
+/// Two bugs do not compile. A non-`Send` value cannot be smuggled onto the executor thread:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use gobridge::executor::PinnedExecutor;
 /// let exec = PinnedExecutor::new("worker").unwrap();
 /// let rc = std::rc::Rc::new(5);
 /// exec.run(|| *rc + 1).unwrap(); // error: `Rc<i32>` cannot be shared between threads
+/// ```
+///
+/// And a borrow cannot outlive the call: `run` may borrow because it waits for the job, but
+/// `submit` returns at once, so its job must own what it uses:
+///
+/// ```compile_fail,E0373
+/// use gobridge::executor::PinnedExecutor;
+/// let exec = PinnedExecutor::new("worker").unwrap();
+/// let data = vec![1, 2, 3];
+/// let ticket = exec.submit(|| data.len()).unwrap(); // error: closure may outlive `data`
+/// ```
+///
+/// ```
+/// use gobridge::executor::PinnedExecutor;
+/// let exec = PinnedExecutor::new("worker")?;
+/// let data = vec![1, 2, 3];
+/// assert_eq!(exec.submit(move || data.len())?.wait()?, 3); // `move`: the job owns `data`
+/// # Ok::<(), gobridge::Error>(())
 /// ```
 pub struct PinnedExecutor {
     shared: Arc<Shared>,
@@ -247,7 +268,7 @@ impl Drop for PinnedExecutor {
 /// Keeps `run`'s frame alive until the borrowed job is finished (see the SAFETY comment in
 /// [`PinnedExecutor::run`]).
 struct Waiter<'a, R> {
-    slot: &'a super::slot::Slot<R>,
+    slot: &'a Slot<R>,
     spin: Duration,
     /// The worker was last seen on this CPU (see `spin_until`).
     co_located: bool,

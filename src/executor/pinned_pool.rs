@@ -1,5 +1,6 @@
 //! [`PinnedPool`]: a fixed set of pinned executors, with key affinity and least-loaded
 //! placement.
+#![forbid(unsafe_code)]
 
 use super::builder::ExecutorBuilder;
 use super::pinned_executor::PinnedExecutor;

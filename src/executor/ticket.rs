@@ -1,6 +1,7 @@
 //! [`Ticket<R>`]: the claim on the result of a submitted job.
+#![forbid(unsafe_code)]
 
-use super::slot::TicketTask;
+use super::job::TicketTask;
 use crate::{Error, Result, ThreadId, current_thread};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;

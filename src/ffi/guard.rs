@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// The message of [`Error::Panicked`] when the panic payload is neither a `&str` nor a
 /// `String` (for example `std::panic::panic_any(42)`).
-pub const NON_STRING_PANIC: &str = "panic with a non-string payload";
+pub const NON_STRING_PANIC: &str = "non-string panic payload";
 
 /// Runs `f`, turning any panic into [`Error::Panicked`] instead of unwinding further.
 ///
@@ -54,7 +54,22 @@ pub const NON_STRING_PANIC: &str = "panic with a non-string payload";
 pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(payload) => Err(Error::Panicked(payload_message(payload))),
+        Err(payload) => Err(panic_error(payload)),
+    }
+}
+
+/// The [`Error::Panicked`] of a caught panic: the one place a payload becomes text, for
+/// [`guard`] and for the executor's jobs alike. The payload is then dropped with any panic
+/// from its `Drop` contained.
+pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
+    Error::Panicked(payload_message(payload))
+}
+
+/// Drops `value` where a panic must not escape (an executor thread, a drop sent home): a
+/// panic from its destructor is caught and its payload dropped as [`guard`] drops one.
+pub(crate) fn drop_quietly<T>(value: T) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        drop_contained(payload);
     }
 }
 

@@ -42,10 +42,14 @@
 //! assert_eq!(buf[status.msg_len], 0); // always NUL-terminated
 //! ```
 
+#[allow(unsafe_code)] // `call` writes the caller's status
 mod guard;
+#[allow(unsafe_code)] // writes through the caller's out-pointers
 mod out;
+#[allow(unsafe_code)] // writes the caller's status and message buffer
 mod status;
 
 pub use guard::{NON_STRING_PANIC, call, guard};
+pub(crate) use guard::{drop_quietly, panic_error};
 pub use out::{call_out, call_out_slice, out_ptr, write_if_valid};
 pub use status::Status;

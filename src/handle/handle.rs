@@ -1,4 +1,5 @@
 //! The handle value.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,4 +1,5 @@
 //! The generational handle table.
+#![forbid(unsafe_code)]
 
 use super::handle::{GEN_MAX, Handle};
 use crate::{Error, Result};

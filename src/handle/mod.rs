@@ -26,6 +26,7 @@
 //! assert_eq!(NAMES.get(gobridge::handle::Handle::from_raw(0)).unwrap_err(), Error::StaleHandle);
 //! # Ok::<(), gobridge::Error>(())
 //! ```
+#![forbid(unsafe_code)]
 
 #[allow(clippy::module_inception)] // the file layout (handle/handle.rs) is the project's convention
 mod handle;

@@ -1,7 +1,9 @@
 //! [`MaskGuard`]: a scoped block of signals on the current thread, restored exactly on drop.
+#![forbid(unsafe_code)]
 
 use super::SignalSet;
 use super::kernel_bits::kernel_bits;
+use super::signal_set::UNBLOCKABLE_BITS;
 use crate::{Error, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 use std::cell::RefCell;
@@ -27,16 +29,6 @@ struct MaskStack {
     /// Guards dropped while a guard created after them was still alive.
     out_of_order: u64,
 }
-
-/// SIGKILL, SIGSTOP and the synchronous signals as kernel bits: one AND instead of seven
-/// `sigismember` calls on the fast path ([`SignalSet::check_blockable`] is the rule).
-const UNBLOCKABLE_BITS: u64 = 1 << (libc::SIGKILL - 1)
-    | 1 << (libc::SIGSTOP - 1)
-    | 1 << (libc::SIGSEGV - 1)
-    | 1 << (libc::SIGBUS - 1)
-    | 1 << (libc::SIGFPE - 1)
-    | 1 << (libc::SIGILL - 1)
-    | 1 << (libc::SIGTRAP - 1);
 
 thread_local! {
     static STACK: RefCell<MaskStack> =
@@ -118,7 +110,7 @@ pub fn block(set: &SignalSet) -> Result<MaskGuard> {
 /// `!Send` and `!Sync`: a signal mask belongs to one thread, so the guard can only be dropped
 /// on the thread that created it.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
 /// let guard = gobridge::sigmask::block(&gobridge::sigmask::SignalSet::go_runtime()).unwrap();
 /// send(guard); // error: `*const ()` cannot be sent between threads safely
@@ -187,8 +179,11 @@ fn release(index: usize) -> bool {
 
 /// `SIG_SETMASK` with a mask the kernel handed us. It cannot fail (the only error is EINVAL
 /// for a bad `how`); if it ever did, the thread would keep signals blocked — on a Go thread a
-/// silent corruption of the runtime's state — so the process is aborted instead.
-fn set_mask_exactly(mask: &SigSet) {
+/// silent corruption of the runtime's state — so the process is aborted instead. Every
+/// restore of a saved mask goes through here (the guards, and [`spawn_masked_with`]).
+///
+/// [`spawn_masked_with`]: super::spawn_masked_with
+pub(super) fn set_mask_exactly(mask: &SigSet) {
     if pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None).is_err() {
         eprintln!("gobridge: pthread_sigmask(SIG_SETMASK) failed restoring a saved mask");
         std::process::abort();
@@ -203,8 +198,8 @@ fn set_mask_exactly(mask: &SigSet) {
 ///
 /// ```
 /// use gobridge::sigmask::{self, SignalSet};
-/// let blocked = sigmask::with_blocked(&SignalSet::profiling(), || sigmask::current_mask())??;
-/// assert!(SignalSet::profiling().is_subset(&blocked));
+/// let blocked = sigmask::with_blocked(&SignalSet::sigprof_and_sigusr1(), || sigmask::current_mask())??;
+/// assert!(SignalSet::sigprof_and_sigusr1().is_subset(&blocked));
 /// # Ok::<(), gobridge::Error>(())
 /// ```
 pub fn with_blocked<F: FnOnce() -> R, R>(set: &SignalSet, f: F) -> Result<R> {

@@ -1,9 +1,9 @@
 //! Scoped signal masks for threads gobridge owns, or borrows for one cgo call.
 //!
 //! # Anatomy
-//! - [`SignalSet`]: a set of standard signals with the presets a Go process needs
-//!   ([`SignalSet::go_runtime`] = SIGURG + SIGPROF, [`SignalSet::profiling`] = SIGPROF +
-//!   SIGUSR1), set algebra and a `Debug` that prints names.
+//! - [`SignalSet`]: a set of standard signals with the preset a Go process needs
+//!   ([`SignalSet::go_runtime`] = SIGURG + SIGPROF), set algebra and a `Debug` that prints
+//!   names.
 //! - [`block`] → [`MaskGuard`]: blocks a set on the current thread until the guard is dropped;
 //!   the drop restores the exact previous mask with `SIG_SETMASK`. [`with_blocked`] is the
 //!   closure form.
@@ -60,15 +60,15 @@
 //! # Ok::<(), gobridge::Error>(())
 //! ```
 
+#[allow(unsafe_code)] // nanosleep
 mod eintr;
+#[allow(unsafe_code)] // reads the kernel's bits out of a sigset_t
 mod kernel_bits;
 mod mask_guard;
 mod signal_set;
 mod spawn;
-mod thread;
 
 pub use eintr::{retry_eintr, sleep_interruptible};
 pub use mask_guard::{MaskGuard, block, current_mask, out_of_order_drops, with_blocked};
 pub use signal_set::SignalSet;
-pub use spawn::spawn_masked_with;
-pub use thread::spawn_masked;
+pub use spawn::{spawn_masked, spawn_masked_with};

@@ -1,4 +1,5 @@
 //! [`SignalSet`]: a set of signals, with the presets a Go process needs.
+#![forbid(unsafe_code)]
 
 use crate::{Error, Result};
 use nix::sys::signal::{SigSet, Signal};
@@ -24,6 +25,18 @@ const UNBLOCKABLE: [Signal; 7] = [
     Signal::SIGTRAP,
 ];
 
+/// [`UNBLOCKABLE`] as kernel bits (bit `n - 1` for signal `n`): one AND instead of seven
+/// `sigismember` calls on [`block`](super::block)'s fast path.
+pub(super) const UNBLOCKABLE_BITS: u64 = {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < UNBLOCKABLE.len() {
+        bits |= 1u64 << (UNBLOCKABLE[i] as i32 - 1);
+        i += 1;
+    }
+    bits
+};
+
 impl SignalSet {
     /// The empty set.
     pub fn empty() -> Self {
@@ -36,10 +49,18 @@ impl SignalSet {
         Self::from_signals([Signal::SIGURG, Signal::SIGPROF])
     }
 
-    /// SIGPROF and SIGUSR1: the profiler's signal and the one applications use for their own
-    /// notifications (Go itself does not use SIGUSR1).
-    pub fn profiling() -> Self {
+    /// SIGPROF and SIGUSR1: a two-signal set for tests and examples that want one runtime
+    /// signal and one application signal (Go itself does not use SIGUSR1). Not a preset of
+    /// any Go rule: for the runtime's signals use [`go_runtime`](Self::go_runtime).
+    pub fn sigprof_and_sigusr1() -> Self {
         Self::from_signals([Signal::SIGPROF, Signal::SIGUSR1])
+    }
+
+    /// The old name of [`sigprof_and_sigusr1`](Self::sigprof_and_sigusr1): despite the name,
+    /// not "the profiling signals" (SIGUSR1 has nothing to do with profiling).
+    #[deprecated(since = "0.1.0", note = "use `SignalSet::sigprof_and_sigusr1()` (same set)")]
+    pub fn profiling() -> Self {
+        Self::sigprof_and_sigusr1()
     }
 
     /// A set of the given signals.
@@ -172,14 +193,14 @@ mod tests {
     #[test]
     fn presets_and_debug() {
         assert_eq!(format!("{:?}", SignalSet::go_runtime()), "{SIGURG, SIGPROF}");
-        assert_eq!(format!("{:?}", SignalSet::profiling()), "{SIGUSR1, SIGPROF}");
+        assert_eq!(format!("{:?}", SignalSet::sigprof_and_sigusr1()), "{SIGUSR1, SIGPROF}");
         assert_eq!(format!("{:?}", SignalSet::empty()), "{}");
     }
 
     #[test]
     fn algebra() {
         let a = SignalSet::go_runtime();
-        let b = SignalSet::profiling();
+        let b = SignalSet::sigprof_and_sigusr1();
         assert_eq!(a.intersection(&b), SignalSet::from_signals([Signal::SIGPROF]));
         assert_eq!(a.difference(&b), SignalSet::from_signals([Signal::SIGURG]));
         assert_eq!(a.union(&b).iter().count(), 3);

@@ -1,4 +1,5 @@
 //! [`audit`]: every signal's disposition, and the ones that would crash a Go process.
+#![forbid(unsafe_code)]
 
 use super::disposition::{self, OUR_FLAGS, handler_of, mask_of};
 use crate::Result;

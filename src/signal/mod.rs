@@ -104,16 +104,21 @@
 // Under `--cfg loom` only the table (and its model) is built.
 #![cfg_attr(loom, allow(dead_code))]
 
+#[allow(unsafe_code)] // fstat/fcntl of the fd a pipe action writes to
 mod action;
+#[allow(unsafe_code)] // the previous disposition the handler reads without a lock
 mod table;
 
 #[cfg(not(loom))]
 mod audit;
 #[cfg(not(loom))]
+#[allow(unsafe_code)] // sigaction and the raw struct it fills
 mod disposition;
 #[cfg(not(loom))]
+#[allow(unsafe_code)] // the signal handler itself, and chaining to the previous one
 mod handler;
 #[cfg(not(loom))]
+#[allow(unsafe_code)] // swaps dispositions (install, uninstall)
 mod registry;
 #[cfg(not(loom))]
 mod signal_pipe;

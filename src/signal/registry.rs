@@ -95,9 +95,8 @@ fn index_of(signal: Signal) -> Result<usize> {
         return Err(Error::InvalidArgument("SIGKILL and SIGSTOP cannot be caught"));
     }
     let index = signal as i32 as usize;
-    if index == 0 || index >= NSIG {
-        return Err(Error::InvalidArgument("signal number out of range"));
-    }
+    // `Signal` names only standard signals, 1..NSIG.
+    assert!(index != 0 && index < NSIG, "{signal:?} is outside 1..NSIG");
     Ok(index)
 }
 
@@ -143,9 +142,7 @@ pub fn install(signal: Signal, action: Action) -> Result<ActionId> {
 pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<ActionId> {
     let index = index_of(signal)?;
     let mut registry = lock();
-    let Some(state) = registry.signals.get(index) else {
-        return Err(Error::InvalidArgument("signal number out of range"));
-    };
+    let state = &registry.signals[index]; // `index_of` keeps it in 1..NSIG
     let Some(slot) = state.slots.iter().position(|s| !s.occupied) else {
         return Err(Error::LimitExceeded("too many actions on one signal"));
     };
@@ -199,21 +196,16 @@ fn install_first(
         let previous = registry.intern(handler_of(&replaced));
         TABLE.set_previous(index, previous);
     }
-    if let Some(state) = registry.signals.get_mut(index) {
-        state.saved = Some(replaced);
-    }
+    registry.signals[index].saved = Some(replaced);
     occupy(registry, signal, index, slot)
 }
 
 /// Marks `slot` occupied and returns its id.
 fn occupy(registry: &mut Registry, signal: Signal, index: usize, slot: usize) -> Result<ActionId> {
-    let Some(state) = registry.signals.get_mut(index) else {
-        return Err(Error::InvalidArgument("signal number out of range"));
-    };
+    // `index` comes from `index_of` and `slot` from a search of this signal's slots.
+    let state = &mut registry.signals[index];
     state.count += 1;
-    let Some(slot_state) = state.slots.get_mut(slot) else {
-        return Err(Error::InvalidArgument("slot out of range"));
-    };
+    let slot_state = &mut state.slots[slot];
     slot_state.occupied = true;
     Ok(ActionId { signal, slot: slot as u16, generation: slot_state.generation })
 }

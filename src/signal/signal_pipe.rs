@@ -1,4 +1,5 @@
 //! [`SignalPipe`]: signals delivered to a reader through a non-blocking self-pipe.
+#![forbid(unsafe_code)]
 
 use super::action::ActionId;
 use super::handler::write_nonblocking;

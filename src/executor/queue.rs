@@ -15,12 +15,13 @@
 //! or failed by the worker, or cancelled by its ticket — each decided by one CAS on the job's
 //! slot — and a job that was refused was never queued.
 
-use super::slot::{Job, NO_CPU, drop_quietly, note_cpu, on_same_cpu, spin_until};
+use super::job::Job;
+use super::spin::{NO_CPU, note_cpu, on_same_cpu, spin_until};
 use crate::Error;
+use crate::ffi::drop_quietly;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
-use std::cell::RefCell;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A job in the queue. Dropping it without running it fails it with `Shutdown`, so a job can
@@ -244,19 +245,4 @@ impl Shared {
             }
         }
     }
-}
-
-thread_local! {
-    /// On an executor thread: its queue, so a `ThreadBound` created here can be sent home.
-    static HOME: RefCell<Option<Weak<Shared>>> = const { RefCell::new(None) };
-}
-
-/// Marks the calling thread as the worker of `shared` (for `ThreadBound`'s send-home).
-pub(crate) fn set_home(shared: Option<Weak<Shared>>) {
-    let _ = HOME.try_with(|home| *home.borrow_mut() = shared);
-}
-
-/// The executor queue of the calling thread, when it is an executor thread.
-pub(crate) fn current_home() -> Option<Weak<Shared>> {
-    HOME.try_with(|home| home.borrow().clone()).ok().flatten()
 }
