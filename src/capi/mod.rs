@@ -103,6 +103,7 @@
 //! `init()`, that the header it was compiled against matches the library it links: the size,
 //! alignment and every field's offset and size of each `#[repr(C)]` type.
 
+mod author;
 mod buffer;
 mod build_id;
 mod callback;
@@ -115,6 +116,10 @@ mod signals;
 mod thread_bound;
 
 pub use crate::codes::*;
+pub use author::{
+    GobridgeForeignSlice_u8, GobridgeForeignSliceMut_u8, GobridgeOwnedBuf, GobridgeStatus,
+    cbindgen_config_toml,
+};
 pub use buffer::*;
 pub use build_id::{build_id, gobridge_build_id};
 pub use callback::Callback;
