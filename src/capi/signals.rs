@@ -135,14 +135,19 @@ pub unsafe extern "C" fn gobridge_signal_pipe_recv(
 /// Closes the pipe: uninstalls its actions (restoring the previous disposition once no other
 /// gobridge action needs the signal) and frees the handle and fd.
 ///
-/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread.
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice); `GOBRIDGE_E_HANDLER_REPLACED` when
+/// someone else's handler had replaced gobridge's on one of the signals (the pipe was closed
+/// all the same). Any thread.
 ///
 /// # Safety
 ///
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_signal_pipe_close(pipe_handle: u64, status: *mut Status) -> i32 {
-    let body = || -> Result<()> { SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle)).map(drop) };
+    // Uninstall here, not in the pipe's drop (which cannot report): a replaced handler is
+    // reported as GOBRIDGE_E_HANDLER_REPLACED.
+    let body =
+        || -> Result<()> { SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle))?.uninstall_all() };
     // SAFETY:
     // - `status` is NULL or valid for reads and writes for this call (our caller's contract).
     unsafe { ffi::call(status, body) }
