@@ -42,12 +42,15 @@ pub(crate) const LAYOUTS: &[super::TypeLayout] = &[super::type_layout!(
     [signal, flags, mask, handler, on_stack, siginfo, restart, ours, go_compatible]
 )];
 
-/// Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO | SA_RESTART`, chaining to
-/// the previous handler, normally Go's) for every signal in `signals` (bit `n - 1` for signal
-/// `n`) and writes a pipe handle to `*out`. The handler only writes the signal number to a
-/// pipe; read them with `gobridge_signal_pipe_recv` when `gobridge_signal_pipe_fd` is readable.
+/// Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO`, `SA_RESTART` as the
+/// previous handler had it, chaining to the previous handler, normally Go's) for every signal
+/// in `signals` (bit `n - 1` for signal `n`) and writes a pipe handle to `*out`. The handler
+/// only writes the signal number to a pipe; read them with `gobridge_signal_pipe_recv` when
+/// `gobridge_signal_pipe_fd` is readable.
 ///
-/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`), `GOBRIDGE_E_SYS`.
+/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`, SIGHUP or SIGINT
+/// while ignored), `GOBRIDGE_E_HANDLER_REPLACED` (someone else's handler, which may chain back
+/// to gobridge's, is installed), `GOBRIDGE_E_SYS`.
 /// Any thread. Free with `gobridge_signal_pipe_close`, which uninstalls the handler.
 ///
 /// # Safety

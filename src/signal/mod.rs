@@ -62,8 +62,9 @@
 //!   SIG_DFL and raises the signal again, which is delivered (and kills the process) when the
 //!   handler returns, after our actions ran.
 //!   To *take over* a terminating signal in a program that is not a Go program (for example
-//!   to shut down gracefully on SIGTERM), set it to SIG_IGN before installing; in a Go
-//!   program, call `signal.Notify` (or `signal.Ignore`) for it on the Go side.
+//!   to shut down gracefully on SIGTERM), set it to SIG_IGN before installing (not SIGHUP or
+//!   SIGINT: see Limitations); in a Go program, call `signal.Notify` (or `signal.Ignore`) for
+//!   it on the Go side.
 //!
 //! # How the handler reads the table
 //! Install and uninstall are serialised by a lock the handler never takes. The handler reads a
@@ -112,9 +113,11 @@
 //!   nested in it (SA_NODEFER). Go's signal stacks are 32 KiB; a thread whose alternate stack
 //!   is small (Rust's main-thread stack-overflow guard stack is a few KiB) can overflow it
 //!   with nested deliveries where, without gobridge, the handler ran on the thread's stack.
-//! - Observing a signal that was ignored (SIG_IGN, or SIG_DFL of an ignore-by-default signal)
-//!   makes it interrupt system calls that are never restarted (`poll`, `nanosleep`,
-//!   `epoll_wait`, ... — see signal(7)), which the kernel would not have interrupted.
+//! - Observing a signal whose disposition runs no handler (SIG_IGN, or SIG_DFL of a signal
+//!   that is ignored or stops by default) makes its delivery run one, and a handler makes the
+//!   kernel fail the system calls it never restarts (`poll`, `nanosleep`, `epoll_wait`, ... —
+//!   see signal(7)) with EINTR on the thread that took the signal; without gobridge those
+//!   calls were not interrupted. Every other call restarts (ours has SA_RESTART there).
 //! - Races of the default-stop emulation, confined to the moment of its `raise`: a stop signal
 //!   another thread takes meanwhile meets SIG_DFL (the same default, but our actions do not see
 //!   it); a disposition someone else installs meanwhile is kept, not overwritten with ours;
