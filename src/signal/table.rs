@@ -488,4 +488,53 @@ mod loom_tests {
             handler.join().unwrap();
         });
     }
+
+    #[test]
+    fn loom_a_one_shot_previous_is_taken_by_one_delivery() {
+        loom::model(|| {
+            static ONE_SHOT: Previous =
+                Previous { handler: SigHandler::SigIgn, flags: libc::SA_RESETHAND, mask: 0 };
+            static RESET: Previous = Previous::bare(SigHandler::SigDfl);
+            let table = Arc::new(Table::new());
+            table.set_previous(SIG, &ONE_SHOT);
+            let deliver = |table: Arc<Table>| {
+                let previous = table.dispatch(SIG, |_| {}).expect("a previous disposition");
+                std::ptr::eq(previous, &ONE_SHOT) && table.replace_previous(SIG, previous, &RESET)
+            };
+            let other = {
+                let table = table.clone();
+                loom::thread::spawn(move || deliver(table))
+            };
+            let here = deliver(table.clone());
+            let there = other.join().unwrap();
+            assert!(here ^ there, "the one-shot handler ran {} times", here as u8 + there as u8);
+            assert!(table.previous(SIG).is_some_and(|p| std::ptr::eq(p, &RESET)));
+        });
+    }
+
+    #[test]
+    fn loom_the_writer_never_reads_inside_an_emulation_window() {
+        // The bad interleaving (a whole window between the writer's two checks, around its
+        // read) takes three preemptions; the model is small enough to allow them.
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3).max(3));
+        builder.check(|| {
+            const OURS: usize = 1;
+            const DFL: usize = 0;
+            let table = Arc::new(Table::new());
+            let disposition = Arc::new(AtomicUsize::new(OURS));
+            let handler = {
+                let (table, disposition) = (table.clone(), disposition.clone());
+                loom::thread::spawn(move || {
+                    table.begin_emulation(SIG);
+                    disposition.store(DFL, SeqCst);
+                    disposition.store(OURS, SeqCst);
+                    table.end_emulation(SIG);
+                })
+            };
+            let seen = table.outside_emulation(SIG, || disposition.load(SeqCst));
+            assert_eq!(seen, OURS, "the writer read the handler's momentary SIG_DFL");
+            handler.join().unwrap();
+        });
+    }
 }
