@@ -132,8 +132,9 @@ fn index_of(signal: Signal) -> Result<usize> {
 /// The first action on a signal installs gobridge's handler (SA_ONSTACK | SA_SIGINFO, every
 /// signal blocked while it runs, SA_RESTART as the replaced handler had it — always over
 /// SIG_DFL/SIG_IGN — and SIGCHLD's SA_NOCLDSTOP/SA_NOCLDWAIT carried over) and saves the
-/// disposition it replaces; later actions share that handler. When the signal arrives, the actions run in installation
-/// slot order, then the saved disposition is chained to (see the [module docs](super)).
+/// disposition it replaces; later actions share that handler. When the signal arrives, the
+/// actions run in installation slot order, then the saved disposition is chained to, with
+/// the outcome it would have had alone (see the [module docs](super)).
 ///
 /// Fds are made non-blocking (`O_NONBLOCK`, unless a regular file) and must stay open until
 /// [`uninstall`] returns.
