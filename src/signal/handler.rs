@@ -127,6 +127,12 @@ fn call_previous(
     context: *mut libc::c_void,
 ) {
     let own = if previous.flags & libc::SA_NODEFER != 0 { 0 } else { bit(signo) };
+    if (previous.mask | own | MASK_DONT_CARE) == u64::MAX {
+        // Its own mask blocks everything (Go's handlers): the kernel would have given it the
+        // full mask ours runs with, whatever the interrupted mask; the context is not read.
+        invoke(previous.handler, signo, info, context);
+        return;
+    }
     let (base, current) = match interrupted_mask(context) {
         // Ours blocks everything on top of the interrupted mask.
         Some(interrupted) => (interrupted, u64::MAX),
