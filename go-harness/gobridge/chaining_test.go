@@ -3,6 +3,7 @@ package gobridge
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,6 +26,7 @@ func init() {
 	childCases["inherited-ignore"] = childInheritedIgnore
 	childCases["replaced-handler"] = childReplacedHandler
 	childCases["crashpad-style"] = childCrashpadStyle
+	childCases["daemon-sigtstp"] = childDaemonSIGTSTP
 }
 
 // runOutcome runs a child case (through argv0 ... when a wrapper is given) and returns its
@@ -53,6 +55,100 @@ func runOutcome(t *testing.T, name string, wrapper []string, env ...string) (str
 		t.Fatalf("child %s: %v", name, err)
 	}
 	return strings.Join(append(lines, end), "; "), string(out)
+}
+
+// runStopAware runs a child case in a session of its own (setsid: an orphaned process group,
+// as a daemon runs) and returns its outcome with every wait4 event, stops included (a stopped
+// child is continued, and killed after a few stops, so that the test never hangs).
+func runStopAware(t *testing.T, name string, env ...string) (string, string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	cmd.Stdout, cmd.Stderr = w, w // *os.File: no copying goroutine, so no cmd.Wait needed
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var events []string
+	for {
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WUNTRACED, nil); err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if ws.Stopped() {
+			events = append(events, "stopped by "+ws.StopSignal().String())
+			next := syscall.SIGCONT
+			if len(events) > 4 {
+				next = syscall.SIGKILL
+			}
+			syscall.Kill(cmd.Process.Pid, next)
+			continue
+		}
+		if ws.Signaled() {
+			events = append(events, "killed by "+ws.Signal().String())
+		} else {
+			events = append(events, fmt.Sprintf("exit %d", ws.ExitStatus()))
+		}
+		break
+	}
+	out, _ := io.ReadAll(r)
+	var lines []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "outcome:") {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(append(lines, events...), "; "), string(out)
+}
+
+// Item 8, in a Go daemon: the runtime leaves SIGTSTP at SIG_DFL, so NotifySignals(SIGTSTP)
+// puts gobridge's handler over SIG_DFL. In an orphaned process group the kernel discards the
+// default stop; with gobridge the process must run on the same way (before the fix it
+// stopped with SIGSTOP — for good, had the test not continued it).
+func TestDaemonSIGTSTPLikeWithoutGobridge(t *testing.T) {
+	without, _ := runStopAware(t, "daemon-sigtstp", withGobridgeEnv+"=0")
+	with, outWith := runStopAware(t, "daemon-sigtstp", withGobridgeEnv+"=1")
+	t.Logf("SIGTSTP at SIG_DFL in an orphaned process group:\n  without gobridge: %s\n  with gobridge:    %s", without, with)
+	if without != "outcome: survived; exit 0" {
+		t.Fatalf("without gobridge: %s", without)
+	}
+	if with != without || !strings.Contains(outWith, "gobridge: observed SIGTSTP") {
+		t.Fatalf("with gobridge %q, without %q:\n%s", with, without, outWith)
+	}
+}
+
+func childDaemonSIGTSTP() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var p *SignalPipe
+	if os.Getenv(withGobridgeEnv) == "1" {
+		var err error
+		if p, err = NotifySignals(syscall.SIGTSTP); err != nil {
+			return err
+		}
+		defer p.Close()
+	}
+	// Thread-directed: the handler (and the kernel's default stop, or its discarding) runs
+	// before Tgkill returns.
+	if err := syscall.Tgkill(os.Getpid(), ThreadID(), syscall.SIGTSTP); err != nil {
+		return err
+	}
+	if p != nil {
+		if s := <-p.C(); s == syscall.SIGTSTP {
+			fmt.Println("gobridge: observed SIGTSTP")
+		}
+	}
+	fmt.Println("outcome: survived")
+	return nil
 }
 
 func reportFor(sig syscall.Signal) (HandlerReport, error) {
