@@ -1,6 +1,9 @@
 //! Chaining: our actions run first, then the previous disposition — an SA_SIGINFO handler
 //! (same three arguments), a one-argument handler, SIG_IGN, SIG_DFL (ignored-by-default
-//! signals do nothing; a terminating one still terminates, after our action: child process).
+//! signals do nothing; a terminating one still terminates, after our action: child process; a
+//! stop signal gets the kernel's own default stop).
+
+mod common;
 
 use gobridge::signal::{self, Action};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
@@ -82,12 +85,33 @@ fn chains_to_a_previous_one_argument_handler() {
 #[test]
 fn sig_ign_previous_does_nothing_more() {
     static OURS: AtomicU64 = AtomicU64::new(0);
-    set(Signal::SIGHUP, SigHandler::SigIgn, SaFlags::empty());
-    let id = signal::install(Signal::SIGHUP, Action::Add(&OURS, 1)).unwrap();
-    raise(Signal::SIGHUP).unwrap();
+    set(Signal::SIGPIPE, SigHandler::SigIgn, SaFlags::empty());
+    let id = signal::install(Signal::SIGPIPE, Action::Add(&OURS, 1)).unwrap();
+    raise(Signal::SIGPIPE).unwrap();
     assert_eq!(OURS.load(SeqCst), 1, "observed, and the process lives on");
     signal::uninstall(id).unwrap();
 }
+
+/// Item 13 of issue 10: over an ignored SIGHUP or SIGINT (inherited from `nohup` or a
+/// background job) gobridge refuses to install — the Go runtime would find our handler where
+/// it looks for SIG_IGN — and leaves the disposition as it was.
+#[test]
+fn sig_ign_on_sighup_and_sigint_is_refused() {
+    static OURS: AtomicU64 = AtomicU64::new(0);
+    for s in [Signal::SIGHUP, Signal::SIGINT] {
+        set(s, SigHandler::SigIgn, SaFlags::empty());
+        let refused = signal::install(s, Action::Add(&OURS, 1)).unwrap_err();
+        assert!(matches!(refused, gobridge::Error::InvalidArgument(m) if m.contains("SIG_IGN")));
+        assert_eq!(common::sigaction_of(s as i32).sa_sigaction, libc::SIG_IGN);
+        // Not ignored: installs as usual.
+        set(s, SigHandler::Handler(previous_plain_hup), SaFlags::SA_ONSTACK);
+        let id = signal::install(s, Action::Add(&OURS, 1)).unwrap();
+        signal::uninstall(id).unwrap();
+        set(s, SigHandler::SigIgn, SaFlags::empty());
+    }
+}
+
+extern "C" fn previous_plain_hup(_: libc::c_int) {}
 
 #[test]
 fn sig_dfl_of_ignored_by_default_signals_does_nothing() {
@@ -142,15 +166,26 @@ fn sig_dfl_of_a_stop_signal_stops_the_process_after_our_action() {
     if std::env::var_os(CHILD_ENV).is_some() || std::env::var_os(STOP_CHILD_ENV).is_some() {
         return;
     }
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", "child_stop_signal", "--nocapture", "--test-threads=1"])
         .env(STOP_CHILD_ENV, "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(std::process::Stdio::piped());
+    // A process group of its own in our session, so that it is not orphaned whatever ours is
+    // (in an orphaned group the kernel discards the default stop: tests/signal_outcomes.rs).
+    // SAFETY:
+    // - The closure only calls setpgid(2), which is async-signal-safe, and does not allocate.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(std::io::Error::from)
+        })
+    };
+    let mut child = command.spawn().unwrap();
     let pid = Pid::from_raw(child.id() as i32);
     let status = waitpid(pid, Some(WaitPidFlag::WUNTRACED)).unwrap();
-    assert_eq!(status, WaitStatus::Stopped(pid, Signal::SIGSTOP), "SIGTSTP's default: stop");
+    // The kernel's own default stop: parents see SIGTSTP itself, not a SIGSTOP stand-in.
+    assert_eq!(status, WaitStatus::Stopped(pid, Signal::SIGTSTP), "SIGTSTP's default: stop");
     nix::sys::signal::kill(pid, Signal::SIGKILL).unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));

@@ -61,16 +61,17 @@ fn a_full_pipe_coalesces_wakeups_but_keeps_the_count() {
 
 #[test]
 fn a_blocked_reader_is_woken_by_a_signal_handled_on_another_thread() {
-    ignore(Signal::SIGHUP);
-    let pipe =
-        std::sync::Arc::new(SignalPipe::new(&SignalSet::from_signals([Signal::SIGHUP])).unwrap());
+    ignore(Signal::SIGVTALRM);
+    let pipe = std::sync::Arc::new(
+        SignalPipe::new(&SignalSet::from_signals([Signal::SIGVTALRM])).unwrap(),
+    );
     let reader = {
         let pipe = pipe.clone();
         std::thread::spawn(move || pipe.recv().unwrap())
     };
     // Handled on this thread (raise is thread-directed); the reader blocks in poll until then.
-    raise(Signal::SIGHUP).unwrap();
-    assert_eq!(reader.join().unwrap(), Signal::SIGHUP);
+    raise(Signal::SIGVTALRM).unwrap();
+    assert_eq!(reader.join().unwrap(), Signal::SIGVTALRM);
 }
 
 #[test]

@@ -101,3 +101,67 @@ fn reinstall_after_a_replacement_by_sig_ign_starts_afresh() {
     signal::uninstall(id).unwrap();
     assert_eq!(handler_address(sig), libc::SIG_IGN);
 }
+
+/// Item 14 of issue 10: a pipe whose handler was replaced reports it when closed — through
+/// `SignalPipe::close` and through the C ABI's close (which used to drop the pipe and with it
+/// the error) — and the signal can be watched again once nothing chains back to ours.
+#[cfg(feature = "capi")]
+#[test]
+fn closing_a_pipe_whose_handler_was_replaced_reports_it() {
+    use gobridge::capi::*;
+    use gobridge::sigmask::SignalSet;
+    use gobridge::signal::SignalPipe;
+
+    for sig in [Signal::SIGWINCH, Signal::SIGPWR] {
+        set(sig, SigHandler::SigIgn);
+    }
+    // Rust API.
+    let pipe = SignalPipe::new(&SignalSet::from_signals([Signal::SIGWINCH])).unwrap();
+    set(Signal::SIGWINCH, SigHandler::SigIgn); // as `signal.Ignore` does
+    assert_eq!(pipe.close(), Err(Error::HandlerReplaced(Signal::SIGWINCH)));
+
+    // C ABI.
+    let mut m = common::Msg::new();
+    let mut handle = 0u64;
+    // SAFETY: `handle` is valid for a write; the status lives for the call.
+    let rc = unsafe { gobridge_signal_pipe_new(1 << (libc::SIGPWR - 1), &mut handle, m.st()) };
+    assert_eq!(rc, 0, "{}", m.text());
+    set(Signal::SIGPWR, SigHandler::SigIgn);
+    // SAFETY: the status lives for the call.
+    let rc = unsafe { gobridge_signal_pipe_close(handle, m.st()) };
+    m.expect(rc, GOBRIDGE_E_HANDLER_REPLACED);
+    assert!(m.text().contains("SIGPWR"), "{}", m.text());
+    // SAFETY: the status lives for the call.
+    let rc = unsafe { gobridge_signal_pipe_close(handle, m.st()) };
+    m.expect(rc, GOBRIDGE_E_STALE_HANDLE);
+
+    // SIG_IGN chains nowhere: watching again works, and delivers.
+    let pipe = SignalPipe::new(&SignalSet::from_signals([Signal::SIGPWR])).unwrap();
+    raise(Signal::SIGPWR).unwrap();
+    assert_eq!(pipe.try_recv().unwrap(), Some(Signal::SIGPWR));
+    pipe.close().unwrap();
+    assert_eq!(handler_address(Signal::SIGPWR), libc::SIG_IGN);
+}
+
+/// Item 14: the replacement is the very handler ours chains to (Go's, back after
+/// `signal.Ignore` and `signal.Notify`): installing again chains exactly as the orphan did, so
+/// it is allowed (it used to be refused for good).
+#[test]
+fn reinstall_over_the_handler_ours_chains_to_is_allowed() {
+    static PREVIOUS: AtomicU64 = AtomicU64::new(0);
+    static WATCHED: AtomicU64 = AtomicU64::new(0);
+    extern "C" fn previous(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        PREVIOUS.fetch_add(1, SeqCst);
+    }
+    let sig = Signal::SIGXCPU;
+    set(sig, SigHandler::SigAction(previous));
+    let id = signal::install(sig, Action::Add(&WATCHED, 1)).unwrap();
+    set(sig, SigHandler::SigIgn); // signal.Ignore
+    set(sig, SigHandler::SigAction(previous)); // signal.Notify puts the runtime's handler back
+    assert_eq!(signal::uninstall(id), Err(Error::HandlerReplaced(sig)));
+    let id = signal::install(sig, Action::Add(&WATCHED, 1)).unwrap();
+    raise(sig).unwrap();
+    assert_eq!((WATCHED.load(SeqCst), PREVIOUS.load(SeqCst)), (1, 1));
+    signal::uninstall(id).unwrap();
+    assert_eq!(handler_address(sig), previous as *const () as libc::sighandler_t);
+}

@@ -890,12 +890,15 @@ int32_t gobridge_probe_submit_wait_cancelled(uint64_t executor_handle, uint64_t 
 #endif
 
 /*
- Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO | SA_RESTART`, chaining to
- the previous handler, normally Go's) for every signal in `signals` (bit `n - 1` for signal
- `n`) and writes a pipe handle to `*out`. The handler only writes the signal number to a
- pipe; read them with `gobridge_signal_pipe_recv` when `gobridge_signal_pipe_fd` is readable.
+ Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO`, `SA_RESTART` as the
+ previous handler had it, chaining to the previous handler, normally Go's) for every signal
+ in `signals` (bit `n - 1` for signal `n`) and writes a pipe handle to `*out`. The handler
+ only writes the signal number to a pipe; read them with `gobridge_signal_pipe_recv` when
+ `gobridge_signal_pipe_fd` is readable.
 
- Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`), `GOBRIDGE_E_SYS`.
+ Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`, SIGHUP or SIGINT
+ while ignored), `GOBRIDGE_E_HANDLER_REPLACED` (someone else's handler, which may chain back
+ to gobridge's, is installed), `GOBRIDGE_E_SYS`.
  Any thread. Free with `gobridge_signal_pipe_close`, which uninstalls the handler.
 
  # Safety
@@ -934,7 +937,9 @@ int32_t gobridge_signal_pipe_recv(uint64_t pipe_handle, int32_t *out_signal, str
  Closes the pipe: uninstalls its actions (restoring the previous disposition once no other
  gobridge action needs the signal) and frees the handle and fd.
 
- Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread.
+ Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice); `GOBRIDGE_E_HANDLER_REPLACED` when
+ someone else's handler had replaced gobridge's on one of the signals (the pipe was closed
+ all the same). Any thread.
 
  # Safety
 

@@ -47,12 +47,15 @@ pub(crate) const LAYOUTS: &[super::TypeLayout] = &[super::type_layout!(
     [signal, flags, mask, handler, on_stack, siginfo, restart, ours, go_compatible]
 )];
 
-/// Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO | SA_RESTART`, chaining to
-/// the previous handler, normally Go's) for every signal in `signals` (bit `n - 1` for signal
-/// `n`) and writes a pipe handle to `*out`. The handler only writes the signal number to a
-/// pipe; read them with `gobridge_signal_pipe_recv` when `gobridge_signal_pipe_fd` is readable.
+/// Installs gobridge's write-only handler (`SA_ONSTACK | SA_SIGINFO`, `SA_RESTART` as the
+/// previous handler had it, chaining to the previous handler, normally Go's) for every signal
+/// in `signals` (bit `n - 1` for signal `n`) and writes a pipe handle to `*out`. The handler
+/// only writes the signal number to a pipe; read them with `gobridge_signal_pipe_recv` when
+/// `gobridge_signal_pipe_fd` is readable.
 ///
-/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`), `GOBRIDGE_E_SYS`.
+/// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (empty set, unknown bit, NULL `out`, SIGHUP or SIGINT
+/// while ignored), `GOBRIDGE_E_HANDLER_REPLACED` (someone else's handler, which may chain back
+/// to gobridge's, is installed), `GOBRIDGE_E_SYS`.
 /// Any thread. Free with `gobridge_signal_pipe_close`, which uninstalls the handler.
 ///
 /// # Safety
@@ -123,16 +126,22 @@ pub unsafe extern "C" fn gobridge_signal_pipe_recv(
 /// Closes the pipe: uninstalls its actions (restoring the previous disposition once no other
 /// gobridge action needs the signal) and frees the handle and fd.
 ///
-/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice). Any thread.
+/// Errors: `GOBRIDGE_E_STALE_HANDLE` (closed twice); `GOBRIDGE_E_HANDLER_REPLACED` when
+/// someone else's handler had replaced gobridge's on one of the signals (the pipe was closed
+/// all the same). Any thread.
 ///
 /// # Safety
 ///
 /// `status` is NULL or a valid `GobridgeStatus`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gobridge_signal_pipe_close(pipe_handle: u64, status: *mut Status) -> i32 {
+    // Uninstall here, not in the pipe's drop (which cannot report): a replaced handler is
+    // reported as GOBRIDGE_E_HANDLER_REPLACED.
+    let body =
+        || -> Result<()> { SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle))?.uninstall_all() };
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
-    unsafe { ffi::call(status, || SIGNAL_PIPES.remove(Handle::from_raw(pipe_handle)).map(drop)) }
+    unsafe { ffi::call(status, body) }
 }
 
 /// Reads every standard signal's disposition with `sigaction` (changing nothing), writes up to

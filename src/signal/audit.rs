@@ -28,12 +28,12 @@ pub struct HandlerInfo {
 }
 
 impl HandlerInfo {
-    /// Whether this disposition is what the Go runtime expects of a handler it shares a
-    /// process with: no handler at all (SIG_DFL/SIG_IGN), or a handler installed the way Go
-    /// installs its own — SA_ONSTACK, SA_SIGINFO and SA_RESTART, with every (catchable)
-    /// standard signal blocked while it runs. gobridge's handlers and Go's own pass.
+    /// Whether this disposition is safe in a Go process: no handler at all (SIG_DFL/SIG_IGN),
+    /// or a handler with SA_ONSTACK — the one flag whose absence crashes Go (see
+    /// [`would_crash_go`](Self::would_crash_go)). A handler can differ from Go's own flags in
+    /// other ways and still be safe; [`advice`](Self::advice) lists those differences.
     pub fn go_compatible(&self) -> bool {
-        !self.handler || (self.on_stack && self.siginfo && self.restart && self.mask_is_full())
+        !self.would_crash_go()
     }
 
     /// Whether this handler would crash a Go process: a function without SA_ONSTACK. When it
@@ -42,6 +42,34 @@ impl HandlerInfo {
     /// run arbitrary handler code anyway).
     pub fn would_crash_go(&self) -> bool {
         self.handler && !self.on_stack
+    }
+
+    /// Whether a handler is installed exactly the way Go installs its own: SA_ONSTACK,
+    /// SA_SIGINFO and SA_RESTART, with every (catchable) standard signal blocked while it
+    /// runs. Always true without a handler.
+    pub fn matches_go_flags(&self) -> bool {
+        self.advice().is_empty()
+    }
+
+    /// How a handler departs from Go's own flags, other than the missing SA_ONSTACK that
+    /// [`would_crash_go`](Self::would_crash_go) reports: advice, not a crash. Empty without a
+    /// handler. (gobridge's own handler departs from Go's flags only where the handler it
+    /// chains to does: it keeps that handler's SA_RESTART choice.)
+    pub fn advice(&self) -> Vec<&'static str> {
+        let mut advice = Vec::new();
+        if !self.handler {
+            return advice;
+        }
+        if !self.siginfo {
+            advice.push("no SA_SIGINFO: a handler chained from it cannot get siginfo/ucontext");
+        }
+        if !self.restart {
+            advice.push("no SA_RESTART: system calls it interrupts fail with EINTR");
+        }
+        if !self.mask_is_full() {
+            advice.push("mask does not block every signal: other handlers can interrupt it");
+        }
+        advice
     }
 
     fn mask_is_full(&self) -> bool {
@@ -90,10 +118,10 @@ pub fn audit() -> Result<Vec<HandlerInfo>> {
 }
 
 /// The dispositions a Go process would not tolerate: handlers without SA_ONSTACK (they crash
-/// it — see [`HandlerInfo::would_crash_go`]) and handlers whose flags or mask differ from
-/// Go's own (SA_ONSTACK | SA_SIGINFO | SA_RESTART, every signal blocked — see
-/// [`HandlerInfo::go_compatible`]). An empty result means every handler in the process is
-/// installed the way Go installs its own.
+/// it — see [`HandlerInfo::would_crash_go`]). Handlers that have SA_ONSTACK but otherwise
+/// differ from Go's flags (no SA_RESTART, a partial mask — a Crashpad-style handler) are not
+/// in it; [`HandlerInfo::advice`] describes those. An empty result means no handler in the
+/// process would crash Go.
 ///
 /// # Errors
 /// As [`audit`].

@@ -5,18 +5,52 @@ use crate::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-/// The flags gobridge installs with — the same as the Go runtime's own handlers:
-/// run on the alternate signal stack (Go's gsignal stack on Go threads; without it Go throws
-/// "non-Go code set up signal handler without SA_ONSTACK flag"), get the three-argument form
-/// (so a chained SA_SIGINFO handler receives the real `siginfo_t`/`ucontext_t`), and restart
-/// interrupted system calls.
-pub(crate) const OUR_FLAGS: libc::c_int = libc::SA_ONSTACK | libc::SA_SIGINFO | libc::SA_RESTART;
+/// The flags gobridge always installs with: run on the alternate signal stack (Go's gsignal
+/// stack on Go threads; without it Go throws "non-Go code set up signal handler without
+/// SA_ONSTACK flag") and get the three-argument form (so a chained SA_SIGINFO handler receives
+/// the real `siginfo_t`/`ucontext_t`). SA_RESTART and, for SIGCHLD, SA_NOCLDSTOP/SA_NOCLDWAIT
+/// follow the disposition ours replaces (see [`ours_over`]).
+pub(crate) const OUR_FLAGS: libc::c_int = libc::SA_ONSTACK | libc::SA_SIGINFO;
 
-/// gobridge's disposition: [`on_signal`], [`OUR_FLAGS`], and every signal blocked while it runs
-/// (as Go does, so neither our actions nor the chained Go handler are ever interrupted).
-pub(crate) fn ours() -> libc::sigaction {
-    let flags = SaFlags::SA_ONSTACK | SaFlags::SA_SIGINFO | SaFlags::SA_RESTART;
-    SigAction::new(SigHandler::SigAction(on_signal), flags, SigSet::all()).into()
+/// gobridge's disposition in front of `previous` (as read from the kernel): [`on_signal`],
+/// [`OUR_FLAGS`], every signal blocked while it runs (as Go does; the chained handler gets
+/// exactly the mask the kernel would have given it, see `handler.rs`), and the flags whose
+/// effect the kernel applies outside any handler, carried over so that the outcome does not
+/// change:
+/// - SA_RESTART as the previous handler had it (a handler installed without it relies on
+///   EINTR); over SIG_DFL/SIG_IGN, SA_RESTART, because there no system call is interrupted.
+/// - For SIGCHLD: SA_NOCLDSTOP and SA_NOCLDWAIT as they were, and SA_NOCLDWAIT over SIG_IGN
+///   (SIG_IGN on SIGCHLD is what makes the kernel reap children automatically; with a handler,
+///   SA_NOCLDWAIT does the same on Linux, and the signal is still generated).
+pub(crate) fn ours_over(signal: Signal, previous: &libc::sigaction) -> libc::sigaction {
+    let handler = handler_of(previous);
+    let mut flags = OUR_FLAGS;
+    if matches!(handler, SigHandler::SigDfl | SigHandler::SigIgn) {
+        flags |= libc::SA_RESTART;
+    } else {
+        flags |= previous.sa_flags & libc::SA_RESTART;
+    }
+    if signal == Signal::SIGCHLD {
+        flags |= previous.sa_flags & (libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT);
+        if matches!(handler, SigHandler::SigIgn) {
+            flags |= libc::SA_NOCLDWAIT;
+        }
+    }
+    let mut ours: libc::sigaction =
+        SigAction::new(SigHandler::SigAction(on_signal), SaFlags::empty(), SigSet::all()).into();
+    ours.sa_flags = flags;
+    ours
+}
+
+/// `sa_mask` of a disposition read from the kernel, bit `n - 1` for signal `n` (1..=64).
+pub(crate) fn mask_bits(raw: &libc::sigaction) -> u64 {
+    (1..=64).fold(0u64, |bits, n| {
+        // SAFETY:
+        // - `raw.sa_mask` is an initialised `sigset_t` (filled by the kernel or by sigfillset);
+        //   any `n` in 1..=64 is a valid query (glibc answers 0 for its internal signals).
+        let member = unsafe { libc::sigismember(&raw.sa_mask, n) } == 1;
+        if member { bits | 1 << (n - 1) } else { bits }
+    })
 }
 
 // Raw `libc::sigaction` rather than `nix::sys::signal::sigaction` here: nix has no pure read
@@ -42,7 +76,7 @@ pub(crate) fn read(signal: Signal) -> Result<libc::sigaction> {
 ///
 /// # Safety
 /// `new` must be a disposition whose handler (if any) is async-signal-safe and valid for as
-/// long as it stays installed: [`ours`], or one previously read from the kernel.
+/// long as it stays installed: [`ours_over`], or one previously read from the kernel.
 pub(crate) unsafe fn swap(signal: Signal, new: &libc::sigaction) -> Result<libc::sigaction> {
     // SAFETY:
     // - all-zero is a valid `struct sigaction`, overwritten by the call.
@@ -91,7 +125,9 @@ pub(crate) fn is_ours(raw: &libc::sigaction) -> bool {
 
 /// The address of [`on_signal`] as the kernel stores it.
 pub(crate) fn our_address() -> libc::sighandler_t {
-    ours().sa_sigaction
+    let ours: libc::sigaction =
+        SigAction::new(SigHandler::SigAction(on_signal), SaFlags::empty(), SigSet::empty()).into();
+    ours.sa_sigaction
 }
 
 /// The blocked-while-handling mask of a disposition read from the kernel.

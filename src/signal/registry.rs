@@ -2,6 +2,7 @@
 
 use super::action::{Action, ActionId};
 use super::disposition::{self, handler_of, is_ours};
+use super::handler::RESET;
 use super::table::{ActionTable, Payload, Previous};
 use crate::{Error, Result};
 use nix::sys::signal::{SigHandler, Signal};
@@ -55,33 +56,58 @@ impl Registry {
         Registry { signals: [EMPTY; NSIG], interned: Vec::new() }
     }
 
-    fn intern(&mut self, handler: SigHandler) -> &'static Previous {
+    /// The record for the disposition `raw` (as read from the kernel), shared by equal ones.
+    fn intern(&mut self, raw: &libc::sigaction) -> &'static Previous {
         // Chaining to ourselves would recurse forever; it can only happen if someone put our
         // handler back after replacing it, and then there is nothing else to chain to.
-        let handler = match handler {
-            SigHandler::SigAction(f) if f as libc::sighandler_t == disposition::our_address() => {
-                SigHandler::SigIgn
-            }
-            other => other,
+        let (handler, flags, mask) = if is_ours(raw) {
+            (SigHandler::SigIgn, 0, 0)
+        } else {
+            (handler_of(raw), raw.sa_flags, disposition::mask_bits(raw))
         };
-        let key = key_of(handler);
-        if let Some(found) = self.interned.iter().find(|p| key_of(p.0) == key) {
+        let wanted = Previous { handler, flags, mask };
+        let key = key_of(&wanted);
+        if let Some(found) = self.interned.iter().find(|p| key_of(p) == key) {
             return found;
         }
-        let record: &'static Previous = Box::leak(Box::new(Previous(handler)));
+        let record: &'static Previous = Box::leak(Box::new(wanted));
         self.interned.push(record);
         record
     }
 }
 
-/// (kind, address) identity of a handler (fn pointers are compared by address).
-fn key_of(handler: SigHandler) -> (u8, libc::sighandler_t) {
+/// Identity of a chained-to disposition (fn pointers are compared by address).
+fn key_of(previous: &Previous) -> (u8, libc::sighandler_t, i32, u64) {
+    let (kind, address) = handler_key(previous.handler);
+    (kind, address, previous.flags, previous.mask)
+}
+
+/// (kind, address) identity of a handler.
+fn handler_key(handler: SigHandler) -> (u8, libc::sighandler_t) {
     match handler {
         SigHandler::SigDfl => (0, 0),
         SigHandler::SigIgn => (1, 0),
         SigHandler::Handler(f) => (2, f as libc::sighandler_t),
         SigHandler::SigAction(f) => (3, f as libc::sighandler_t),
     }
+}
+
+/// SIGHUP and SIGINT are the signals whose inherited SIG_IGN the Go runtime special-cases (a
+/// child of `nohup`, a background job of a non-interactive shell): it installs nothing for
+/// them, and `signal.Stop`/`Reset` put SIG_IGN back only if the disposition `Notify` found was
+/// SIG_IGN. A handler of ours over that SIG_IGN is what `Notify` would find, and the program
+/// would later die of the signal it ignored. So installing over it is refused.
+fn refuse_over_ignored(signal: Signal, current: &libc::sigaction) -> Result<()> {
+    if matches!(signal, Signal::SIGHUP | Signal::SIGINT)
+        && matches!(handler_of(current), SigHandler::SigIgn)
+    {
+        return Err(Error::InvalidArgument(
+            "SIGHUP/SIGINT is ignored (SIG_IGN, as under nohup or in a background job): a \
+             gobridge handler over it would make os/signal's Stop/Reset install Go's handler \
+             and the ignored signal kill the process; refused",
+        ));
+    }
+    Ok(())
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Registry> {
@@ -102,23 +128,29 @@ fn index_of(signal: Signal) -> Result<usize> {
 
 /// Installs `action` on `signal`.
 ///
-/// The first action on a signal installs gobridge's handler (SA_ONSTACK | SA_SIGINFO |
-/// SA_RESTART, every signal blocked while it runs) and saves the disposition it replaces;
-/// later actions share that handler. When the signal arrives, the actions run in installation
-/// slot order, then the saved disposition is chained to (see the [module docs](super)).
+/// The first action on a signal installs gobridge's handler (SA_ONSTACK | SA_SIGINFO, every
+/// signal blocked while it runs, SA_RESTART as the replaced handler had it — always over
+/// SIG_DFL/SIG_IGN — and SIGCHLD's SA_NOCLDSTOP/SA_NOCLDWAIT carried over) and saves the
+/// disposition it replaces; later actions share that handler. When the signal arrives, the
+/// actions run in installation slot order, then the saved disposition is chained to, with
+/// the outcome it would have had alone (see the [module docs](super)).
 ///
 /// Fds are made non-blocking (`O_NONBLOCK`, unless a regular file) and must stay open until
 /// [`uninstall`] returns.
 ///
 /// # Errors
-/// - [`Error::InvalidArgument`] for SIGKILL or SIGSTOP.
+/// - [`Error::InvalidArgument`] for SIGKILL or SIGSTOP, and for SIGHUP or SIGINT while they
+///   are ignored (SIG_IGN: inherited from `nohup` or a non-interactive shell, or set by
+///   `signal.Ignore`): the Go runtime decides what `signal.Stop`/`Reset` restore from the
+///   disposition it finds, and would find ours (see the module's Limitations).
 /// - [`Error::LimitExceeded`] when the signal already holds 16 actions.
 /// - [`Error::HandlerReplaced`] when gobridge's handler is supposed to be installed on the
 ///   signal but someone replaced it (the action would never run). This includes a signal
 ///   whose last [`uninstall`] reported `HandlerReplaced` and whose handler is still that
 ///   replacement: it may chain back to gobridge's, so chaining to it would recurse. Install
 ///   works again once gobridge's handler is back in place (the replacement restored what it
-///   replaced) or the disposition is SIG_DFL/SIG_IGN.
+///   replaced), the disposition is SIG_DFL/SIG_IGN, or it is the very handler gobridge's
+///   chains to (Go's, after `signal.Ignore` then `signal.Notify`/`Reset`).
 /// - [`Error::Sys`] for a bad fd (`EBADF`) or a failing `sigaction`.
 ///
 /// ```
@@ -146,7 +178,9 @@ pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<Action
     let Some(slot) = state.slots.iter().position(|s| !s.occupied) else {
         return Err(Error::LimitExceeded("too many actions on one signal"));
     };
-    let current = disposition::read(signal)?;
+    // Never mistake the handler's own momentary SIG_DFL (default-stop emulation) for a
+    // replacement.
+    let current = TABLE.outside_emulation(index, || disposition::read(signal))?;
     if state.count > 0 || state.saved.is_some() {
         // Our handler is installed or, with no action left (`count == 0`, see
         // `SignalState::saved`), orphaned: still reachable through the handler that replaced
@@ -156,14 +190,22 @@ pub(crate) fn install_payload(signal: Signal, payload: Payload) -> Result<Action
             return occupy(&mut registry, signal, index, slot);
         }
         // Chaining to the replacing handler could loop forever (theirs -> ours -> theirs ...)
-        // when it chains back to ours, as handlers that replaced ours do. Only an orphan
-        // replaced by SIG_DFL/SIG_IGN, which chain nowhere, may start afresh.
+        // when it chains back to ours, as handlers that replaced ours do. An orphan may start
+        // afresh when the replacement chains nowhere (SIG_DFL/SIG_IGN), or when it is the
+        // very handler the orphan chains to (say Go's, back after `signal.Ignore` and
+        // `signal.Notify`): a fresh install chains exactly as the orphan does, so it adds no
+        // path that was not there already.
+        let handler = handler_of(&current);
         let nothing_chains_back = state.count == 0
-            && matches!(handler_of(&current), SigHandler::SigDfl | SigHandler::SigIgn);
+            && (matches!(handler, SigHandler::SigDfl | SigHandler::SigIgn)
+                || TABLE
+                    .previous(index)
+                    .is_some_and(|p| handler_key(p.handler) == handler_key(handler)));
         if !nothing_chains_back {
             return Err(Error::HandlerReplaced(signal));
         }
     }
+    refuse_over_ignored(signal, &current)?;
     install_first(&mut registry, signal, index, slot, payload, current)
 }
 
@@ -177,13 +219,14 @@ fn install_first(
     payload: Payload,
     current: libc::sigaction,
 ) -> Result<ActionId> {
-    let previous = registry.intern(handler_of(&current));
+    let previous = registry.intern(&current);
     TABLE.set_previous(index, previous);
     TABLE.publish(index, slot, payload);
+    let ours = disposition::ours_over(signal, &current);
     // SAFETY:
-    // - `ours()` installs `on_signal`, which only does async-signal-safe work (see
+    // - `ours_over` installs `on_signal`, which only does async-signal-safe work (see
     //   handler.rs) and is a `'static` function.
-    let replaced = match unsafe { disposition::swap(signal, &disposition::ours()) } {
+    let replaced = match unsafe { disposition::swap(signal, &ours) } {
         Ok(replaced) => replaced,
         Err(e) => {
             TABLE.retire(index, slot);
@@ -192,9 +235,14 @@ fn install_first(
     };
     if replaced.sa_sigaction != current.sa_sigaction || replaced.sa_flags != current.sa_flags {
         // Someone changed the disposition between our read and our swap: chain to what
-        // was really there (a handler that ran in between chained to `current`).
-        let previous = registry.intern(handler_of(&replaced));
+        // was really there (a handler that ran in between chained to `current`), with the
+        // flags that follow from it.
+        let previous = registry.intern(&replaced);
         TABLE.set_previous(index, previous);
+        // SAFETY:
+        // - As above: `on_signal`, with the flags for `replaced`. If this fails, ours stays
+        //   installed with the flags for `current`.
+        let _ = unsafe { disposition::swap(signal, &disposition::ours_over(signal, &replaced)) };
     }
     registry.signals[index].saved = Some(replaced);
     occupy(registry, signal, index, slot)
@@ -245,13 +293,16 @@ pub fn uninstall(id: ActionId) -> Result<()> {
     let Some(saved) = state.saved else { return Ok(()) };
     // On every early return below, `saved` stays recorded: our handler is still installed or
     // still reachable through the handler that replaced it (orphaned).
-    if !is_ours(&disposition::read(id.signal)?) {
+    let current = TABLE.outside_emulation(index, || disposition::read(id.signal))?;
+    if !is_ours(&current) {
         return Err(Error::HandlerReplaced(id.signal));
     }
+    let restore = restored(index, saved);
     // SAFETY:
-    // - `saved` was read back from the kernel when our handler replaced it; its handler (if
-    //   any) was installed by its owner as a signal handler and is code that stays loaded.
-    let replaced = unsafe { disposition::swap(id.signal, &saved) }?;
+    // - `restore` is `saved`, read back from the kernel when our handler replaced it (its
+    //   handler, if any, was installed by its owner as a signal handler and is code that stays
+    //   loaded), or the same with SIG_DFL as the handler.
+    let replaced = unsafe { disposition::swap(id.signal, &restore) }?;
     if !is_ours(&replaced) {
         // Replaced between our check and our swap: put theirs back.
         // SAFETY:
@@ -261,4 +312,18 @@ pub fn uninstall(id: ActionId) -> Result<()> {
     }
     state.saved = None;
     Ok(())
+}
+
+/// What uninstall puts back: the disposition ours replaced, unless it was a one-shot
+/// (SA_RESETHAND) handler that already ran through ours — then, as the kernel would have, the
+/// same disposition with SIG_DFL as its handler.
+fn restored(index: usize, saved: libc::sigaction) -> libc::sigaction {
+    let fired = TABLE.previous(index).is_some_and(|p| std::ptr::eq(p, &RESET));
+    if fired && saved.sa_flags & libc::SA_RESETHAND != 0 {
+        let mut reset = saved;
+        reset.sa_sigaction = libc::SIG_DFL;
+        reset
+    } else {
+        saved
+    }
 }

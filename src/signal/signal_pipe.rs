@@ -12,8 +12,8 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 
 /// State the handler touches: counts per signal, the pipe's write end, the coalesced count.
 #[derive(Debug)]
@@ -68,7 +68,9 @@ impl PipeShared {
 pub struct SignalPipe {
     read: OwnedFd,
     shared: Arc<PipeShared>,
-    ids: Vec<ActionId>,
+    /// The installed actions; emptied by the first uninstall (close, drop or the C ABI's).
+    ids: Mutex<Vec<ActionId>>,
+    signals: SignalSet,
     cursor: AtomicUsize,
 }
 
@@ -88,11 +90,18 @@ impl SignalPipe {
             pending: std::array::from_fn(|_| AtomicU64::new(0)),
             coalesced: AtomicU64::new(0),
         });
-        let mut pipe = SignalPipe { read, shared, ids: Vec::new(), cursor: AtomicUsize::new(0) };
+        let pipe = SignalPipe {
+            read,
+            shared,
+            ids: Mutex::new(Vec::new()),
+            signals: *set,
+            cursor: AtomicUsize::new(0),
+        };
         let ptr = Arc::as_ptr(&pipe.shared).cast_mut().cast::<()>();
         for signal in set.iter() {
             // On error, `pipe`'s drop uninstalls what was installed so far.
-            pipe.ids.push(install_payload(signal, Payload::Pipe { ptr })?);
+            let id = install_payload(signal, Payload::Pipe { ptr })?;
+            pipe.lock_ids().push(id);
         }
         Ok(pipe)
     }
@@ -148,21 +157,29 @@ impl SignalPipe {
 
     /// The signals this pipe receives.
     pub fn signals(&self) -> SignalSet {
-        self.ids.iter().map(ActionId::signal).collect()
+        self.signals
     }
 
-    /// Uninstalls the actions and closes the pipe, reporting the first error (for example
-    /// [`Error::HandlerReplaced`]); every action is uninstalled regardless.
+    /// Uninstalls the actions and closes the pipe, reporting the first error — notably
+    /// [`Error::HandlerReplaced`] when someone else's handler had replaced gobridge's on one
+    /// of the signals (the pipe received nothing from it since); every action is uninstalled
+    /// regardless. Dropping the pipe does the same but cannot report.
     ///
     /// # Errors
     /// As [`uninstall`](super::uninstall).
-    pub fn close(mut self) -> Result<()> {
+    pub fn close(self) -> Result<()> {
         self.uninstall_all()
     }
 
-    fn uninstall_all(&mut self) -> Result<()> {
+    /// Uninstalls the actions now (the pipe receives nothing more), reporting the first error;
+    /// for owners that share the pipe (the C ABI's handle table) and so cannot [`close`] it.
+    /// Later calls, and the drop, find nothing left to uninstall.
+    ///
+    /// [`close`]: Self::close
+    pub(crate) fn uninstall_all(&self) -> Result<()> {
+        let ids = std::mem::take(&mut *self.lock_ids());
         let mut first = Ok(());
-        for id in self.ids.drain(..) {
+        for id in ids {
             if let Err(e) = uninstall(id) {
                 if first.is_ok() {
                     first = Err(e);
@@ -194,6 +211,13 @@ impl SignalPipe {
             pending.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).ok()?;
             Signal::try_from(index as i32).ok()
         })
+    }
+}
+
+impl SignalPipe {
+    fn lock_ids(&self) -> std::sync::MutexGuard<'_, Vec<ActionId>> {
+        // A Vec of plain ids is consistent at every statement; a poisoned lock is usable.
+        self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -62,9 +62,25 @@ pub(crate) enum Payload {
     Pipe { ptr: *mut () },
 }
 
-/// A disposition to chain to after our actions, never freed once published.
-#[derive(Debug)]
-pub(crate) struct Previous(pub(crate) SigHandler);
+/// A disposition to chain to after our actions, never freed once published: the handler and
+/// what the kernel would have done with it — its `sa_flags` (SA_NODEFER, SA_RESETHAND, ...)
+/// and its `sa_mask` (bit `n - 1` for signal `n`, 1..=64).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Previous {
+    /// The handler (or SIG_DFL/SIG_IGN).
+    pub(crate) handler: SigHandler,
+    /// Its `sa_flags` as read from the kernel.
+    pub(crate) flags: i32,
+    /// Its `sa_mask`, bit `n - 1` for signal `n`.
+    pub(crate) mask: u64,
+}
+
+impl Previous {
+    /// A disposition without flags or mask (SIG_DFL, SIG_IGN).
+    pub(crate) const fn bare(handler: SigHandler) -> Self {
+        Previous { handler, flags: 0, mask: 0 }
+    }
+}
 
 #[derive(Debug)]
 struct Slot {
@@ -140,6 +156,10 @@ struct SignalEntry<const SLOTS: usize> {
     epoch: AtomicUsize,
     active: [AtomicUsize; 2],
     previous: AtomicPtr<Previous>,
+    /// Handlers inside a default-action emulation that took our disposition down for a
+    /// moment (see `handler::default_stop`), and how many such windows ever ended.
+    emulating: AtomicUsize,
+    emulations: AtomicUsize,
 }
 
 impl<const SLOTS: usize> SignalEntry<SLOTS> {
@@ -150,6 +170,8 @@ impl<const SLOTS: usize> SignalEntry<SLOTS> {
             epoch: AtomicUsize::new(0),
             active: [AtomicUsize::new(0), AtomicUsize::new(0)],
             previous: AtomicPtr::new(std::ptr::null_mut()),
+            emulating: AtomicUsize::new(0),
+            emulations: AtomicUsize::new(0),
         }
     }
 
@@ -160,6 +182,8 @@ impl<const SLOTS: usize> SignalEntry<SLOTS> {
             epoch: AtomicUsize::new(0),
             active: [AtomicUsize::new(0), AtomicUsize::new(0)],
             previous: AtomicPtr::new(std::ptr::null_mut()),
+            emulating: AtomicUsize::new(0),
+            emulations: AtomicUsize::new(0),
         }
     }
 
@@ -269,6 +293,68 @@ impl<const SIGNALS: usize, const SLOTS: usize> ActionTable<SIGNALS, SLOTS> {
             entry.previous.store(std::ptr::from_ref(previous).cast_mut(), SeqCst);
         }
     }
+
+    /// The disposition handlers of `signal` chain to now.
+    pub(crate) fn previous(&self, signal: usize) -> Option<&'static Previous> {
+        let previous = self.signals.get(signal)?.previous.load(SeqCst);
+        // SAFETY:
+        // - `previous` is null or was stored from a `&'static Previous` (see `dispatch`).
+        unsafe { previous.cast_const().as_ref() }
+    }
+
+    /// **Handler side.** Marks the start of a window in which the handler has replaced our
+    /// disposition by SIG_DFL (to let the kernel apply a default action itself).
+    pub(crate) fn begin_emulation(&self, signal: usize) {
+        if let Some(entry) = self.signals.get(signal) {
+            entry.emulating.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// **Handler side.** Ends a window begun by [`begin_emulation`](Self::begin_emulation).
+    pub(crate) fn end_emulation(&self, signal: usize) {
+        if let Some(entry) = self.signals.get(signal) {
+            entry.emulations.fetch_add(1, SeqCst);
+            entry.emulating.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// **Writer side.** Runs `read` (a read of the installed disposition) at a moment when no
+    /// handler is inside an emulation window — none open before, none begun or ended during —
+    /// so that it never mistakes our own momentary SIG_DFL for someone else's disposition.
+    pub(crate) fn outside_emulation<T>(&self, signal: usize, mut read: impl FnMut() -> T) -> T {
+        let Some(entry) = self.signals.get(signal) else { return read() };
+        loop {
+            let before = entry.emulations.load(SeqCst);
+            if entry.emulating.load(SeqCst) == 0 {
+                let value = read();
+                if entry.emulating.load(SeqCst) == 0 && entry.emulations.load(SeqCst) == before {
+                    return value;
+                }
+            }
+            hint::yield_now();
+        }
+    }
+
+    /// **Handler side.** Replaces the chained-to disposition `from` with `to` if it is still
+    /// `from` (one atomic compare-exchange); `false` if someone else changed it first. Used to
+    /// emulate SA_RESETHAND: exactly one delivery wins the one-shot handler.
+    pub(crate) fn replace_previous(
+        &self,
+        signal: usize,
+        from: &'static Previous,
+        to: &'static Previous,
+    ) -> bool {
+        let Some(entry) = self.signals.get(signal) else { return false };
+        entry
+            .previous
+            .compare_exchange(
+                std::ptr::from_ref(from).cast_mut(),
+                std::ptr::from_ref(to).cast_mut(),
+                SeqCst,
+                SeqCst,
+            )
+            .is_ok()
+    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -278,14 +364,14 @@ mod tests {
     #[test]
     fn publish_dispatch_retire() {
         let table = ActionTable::<4, 2>::new();
-        static PREV: Previous = Previous(SigHandler::SigIgn);
+        static PREV: Previous = Previous::bare(SigHandler::SigIgn);
         table.set_previous(2, &PREV);
         let flag = std::ptr::dangling_mut::<u8>().cast::<()>();
         table.publish(2, 1, Payload::Flag { ptr: flag });
         table.publish(2, 0, Payload::SignalNumber { fd: 7 });
         let mut seen = Vec::new();
         let prev = table.dispatch(2, |p| seen.push(p));
-        assert!(matches!(prev, Some(Previous(SigHandler::SigIgn))));
+        assert!(matches!(prev, Some(Previous { handler: SigHandler::SigIgn, .. })));
         assert_eq!(seen, [Payload::SignalNumber { fd: 7 }, Payload::Flag { ptr: flag }]);
         table.retire(2, 0);
         seen.clear();
@@ -356,7 +442,7 @@ mod loom_tests {
     fn loom_install_publishes_a_complete_action() {
         loom::model(|| {
             let table = Arc::new(Table::new());
-            static PREV: Previous = Previous(SigHandler::SigIgn);
+            static PREV: Previous = Previous::bare(SigHandler::SigIgn);
             static MESSAGE: [u8; 2] = *b"hi";
             fn expected() -> Payload {
                 Payload::Message { fd: 5, ptr: MESSAGE.as_ptr().cast_mut().cast(), len: 2 }
@@ -370,7 +456,7 @@ mod loom_tests {
                         assert_eq!(p, expected(), "a half-written action was visible");
                     }
                     if let Some(prev) = prev {
-                        assert!(matches!(prev.0, SigHandler::SigIgn));
+                        assert!(matches!(prev.handler, SigHandler::SigIgn));
                     }
                 })
             };
@@ -399,6 +485,55 @@ mod loom_tests {
             table.publish(SIG, 0, payload_for(&second));
             table.retire(SIG, 0);
             second.released.store(true, SeqCst);
+            handler.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_a_one_shot_previous_is_taken_by_one_delivery() {
+        loom::model(|| {
+            static ONE_SHOT: Previous =
+                Previous { handler: SigHandler::SigIgn, flags: libc::SA_RESETHAND, mask: 0 };
+            static RESET: Previous = Previous::bare(SigHandler::SigDfl);
+            let table = Arc::new(Table::new());
+            table.set_previous(SIG, &ONE_SHOT);
+            let deliver = |table: Arc<Table>| {
+                let previous = table.dispatch(SIG, |_| {}).expect("a previous disposition");
+                std::ptr::eq(previous, &ONE_SHOT) && table.replace_previous(SIG, previous, &RESET)
+            };
+            let other = {
+                let table = table.clone();
+                loom::thread::spawn(move || deliver(table))
+            };
+            let here = deliver(table.clone());
+            let there = other.join().unwrap();
+            assert!(here ^ there, "the one-shot handler ran {} times", here as u8 + there as u8);
+            assert!(table.previous(SIG).is_some_and(|p| std::ptr::eq(p, &RESET)));
+        });
+    }
+
+    #[test]
+    fn loom_the_writer_never_reads_inside_an_emulation_window() {
+        // The bad interleaving (a whole window between the writer's two checks, around its
+        // read) takes three preemptions; the model is small enough to allow them.
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3).max(3));
+        builder.check(|| {
+            const OURS: usize = 1;
+            const DFL: usize = 0;
+            let table = Arc::new(Table::new());
+            let disposition = Arc::new(AtomicUsize::new(OURS));
+            let handler = {
+                let (table, disposition) = (table.clone(), disposition.clone());
+                loom::thread::spawn(move || {
+                    table.begin_emulation(SIG);
+                    disposition.store(DFL, SeqCst);
+                    disposition.store(OURS, SeqCst);
+                    table.end_emulation(SIG);
+                })
+            };
+            let seen = table.outside_emulation(SIG, || disposition.load(SeqCst));
+            assert_eq!(seen, OURS, "the writer read the handler's momentary SIG_DFL");
             handler.join().unwrap();
         });
     }
