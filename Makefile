@@ -20,7 +20,7 @@ DIST_DIR := target/dist/go-harness
 PREFIX ?= /usr/local
 
 .PHONY: all build demo test fmt-check clippy rust-test loom examples go-test go-module-test \
-	bench header dist install clean
+	author-example bench header dist install clean
 
 all: build
 
@@ -65,7 +65,7 @@ test: fmt-check clippy rust-test loom examples go-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
-	@unformatted=$$(gofmt -l go-harness); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l go-harness author-example/go); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
@@ -84,6 +84,25 @@ examples:
 go-test: build
 	$(MAKE) -C go-harness test
 	$(MAKE) go-module-test
+	$(MAKE) author-example
+
+## author-example: the Rust-author kit's worked example (author-example/README.md), every step
+## of its walk-through: the author's staticlib (tally + gobridge's C ABI), its Go package under
+## gobridge_external with -race, the view functions again under cgocheck2, and one Rust
+## archive in the binary (one copy of gobridge_abi_version).
+AUTHOR_GO := author-example/go
+author-example:
+	$(CARGO) build --release -p tally
+	scripts/stage-archive.sh target/release/libtally.a $(AUTHOR_GO)/lib libtally.a
+	cd $(AUTHOR_GO) && $(GO) vet -tags gobridge_external ./...
+	cd $(AUTHOR_GO) && $(GO) test -race -count=1 -tags gobridge_external ./...
+	cd $(AUTHOR_GO) && GOEXPERIMENT=cgocheck2 $(GO) test -count=1 -tags gobridge_external \
+		-run 'View|Add|Example' .
+	cd $(AUTHOR_GO) && $(GO) test -c -tags gobridge_external -o ../../target/tally.test .
+	nm target/tally.test > target/tally.test.syms
+	@copies=$$(grep -c ' T gobridge_abi_version$$' target/tally.test.syms || true); \
+	if [ "$$copies" != 1 ]; then echo "author-example: $$copies copies of gobridge_abi_version"; exit 1; fi; \
+	echo "author-example: one Rust archive in the binary (1 copy of gobridge_abi_version)"
 
 ## go-module-test: the Go module as users get it: the gobridge_external and gobridge_pkgconfig
 ## link modes, a rebuilt archive relinked by a plain `go build`, the product archive free of
@@ -92,10 +111,14 @@ go-test: build
 go-module-test: dist
 	scripts/go-module-test.sh
 
-## header: regenerate include/gobridge.h from the crate and copy it into the Go module.
+## header: regenerate include/gobridge.h and the example's include/tally.h, and copy them
+## into the Go packages that compile against them.
 header:
 	UPDATE_HEADER=1 $(CARGO) test --all-features --test header
+	UPDATE_HEADER=1 $(CARGO) test -p tally --test header
 	cp include/gobridge.h go-harness/gobridge/gobridge.h
+	cp include/gobridge.h author-example/go/gobridge.h
+	cp author-example/include/tally.h author-example/go/tally.h
 
 ## bench: criterion benches and Go benchmarks, each beside its baseline, as one table of ratios.
 bench: build

@@ -49,7 +49,7 @@ fn tally(h: u64) -> Result<std::sync::Arc<Pinned<Words>>> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tally_new(out: *mut u64, status: *mut GobridgeStatus) -> i32 {
     let body = || {
-        let words = Pinned::new("tally", || Words::default())?;
+        let words = Pinned::new("tally", Words::default)?;
         Ok(TALLIES.insert(words)?.as_raw())
     };
     // SAFETY:
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn tally_crunch_submit(
 ) -> i32 {
     let job = move || {
         let mut block = [0u8; 4096];
-        for round in 0..rounds {
+        for _ in 0..rounds {
             executor::check_cancelled()?;
             let deadline = std::time::Instant::now() + std::time::Duration::from_micros(100);
             while std::time::Instant::now() < deadline {
@@ -208,7 +208,6 @@ pub unsafe extern "C" fn tally_crunch_submit(
                 block[(h % 4096) as usize] ^= h as u8;
             }
             CRUNCH_ROUNDS.fetch_add(1, Ordering::Relaxed);
-            let _ = round;
         }
         Ok(())
     };
