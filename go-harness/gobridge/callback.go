@@ -6,15 +6,19 @@ package gobridge
 import "C"
 
 import (
+	"os"
 	"runtime/cgo"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // goJob is what a runtime/cgo.Handle passed to Rust refers to: the Go function to run on a
 // Rust-owned thread, and what happened when it ran.
 type goJob struct {
 	fn       func()
-	ran      bool
+	call     string      // the API that runs it ("Executor.Do", ...), for the Goexit message
+	ran      bool        // set on the thread that runs fn, read after the call that ran it returned
+	finished atomic.Bool // fn has returned or panicked (read concurrently by Pool.Close)
 	panicked bool
 	value    any
 	stack    []byte
@@ -35,12 +39,20 @@ func (j *goJob) err() error {
 //export gobridgeGoCallback
 func gobridgeGoCallback(h C.uintptr_t) {
 	var j *goJob
+	returned := false
 	defer func() {
-		if r := recover(); r != nil && j != nil {
+		r := recover()
+		if j == nil {
+			return
+		}
+		if r != nil {
 			j.panicked = true
 			j.value = r
 			j.stack = debug.Stack()
+		} else if !returned {
+			goexitInCallback(j.call) // no panic and fn did not return: runtime.Goexit
 		}
+		j.finished.Store(true)
 	}()
 	v, ok := cgo.Handle(h).Value().(*goJob)
 	if !ok {
@@ -49,4 +61,22 @@ func gobridgeGoCallback(h C.uintptr_t) {
 	j = v
 	j.ran = true
 	j.fn()
+	returned = true
+}
+
+// goexitInCallback ends the process when fn called runtime.Goexit (which t.Fatal, t.FailNow
+// and t.Skip* do) inside a gobridge callback. Goexit cannot be stopped; letting it go on would
+// be worse either way: on a thread gobridge created the Go runtime dies anyway ("Goexit called
+// in a thread that was not created by the Go runtime") without naming the call, and on a Go
+// thread (WithBlocked) it would unwind past the Rust frames below the callback, leaving the
+// signal mask changed and Rust's state undefined. So gobridge says what happened, and exits.
+func goexitInCallback(call string) {
+	if call == "" {
+		call = "a gobridge callback"
+	}
+	os.Stderr.WriteString("gobridge: fatal: runtime.Goexit called inside the fn of " + call +
+		" (t.Fatal, t.FailNow, t.Skip* and runtime.Goexit all call it). fn runs as a callback " +
+		"from native code, which a Goexit cannot unwind through; report failures from fn with " +
+		"t.Error or return a value and fail after " + call + " returns.\n")
+	os.Exit(2)
 }

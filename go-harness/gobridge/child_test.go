@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Process-global cases (signal handlers, thread counts) run in a child process: the test
@@ -53,6 +54,26 @@ func runChildRaw(name string, env ...string) (string, error) {
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	err := cmd.Run()
+	return buf.String(), err
+}
+
+// runChildTimeout runs one child case and kills it after d: a hang is a failure, not a stuck
+// CI job.
+func runChildTimeout(t *testing.T, name string, d time.Duration, env ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	var buf bytes.Buffer
+	cmd.Stdout = &buf
+	cmd.Stderr = &buf
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	timer := time.AfterFunc(d, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		t.Fatalf("child %s hung (killed after %v):\n%s", name, d, buf.String())
+	}
 	return buf.String(), err
 }
 

@@ -15,10 +15,11 @@ func init() {
 	childCases["emfile-do"] = childEMFILEDo
 }
 
-// With every file descriptor in use (EMFILE), a ctx-aware Do cannot get its ticket's eventfd
-// or the poller's dup. It must degrade to a blocking wait: never return while fn still runs,
-// never drop a queued fn. (Before: 200 of 200 Do returned the EMFILE error at once, 199 fns
-// were still running and wrote into the caller's memory afterwards, one never ran.)
+// With every file descriptor in use (EMFILE), a ctx-aware Do must still work: it takes no file
+// descriptor to wait (a bounded blocking wait), never returns while fn still runs, never drops
+// a queued fn. (Before: 200 of 200 Do returned the EMFILE error at once, 199 fns were still
+// running and wrote into the caller's memory afterwards, one never ran.) WaitTicket, which
+// waits in the netpoller, falls back to the same blocking wait.
 func TestDoUnderFDExhaustion(t *testing.T) {
 	out := runChild(t, "emfile-do")
 	t.Logf("child: fallbacks=%s", childValue(out, "fallbacks"))
@@ -90,7 +91,15 @@ func childEMFILEDo() error {
 		return fmt.Errorf("%d of %d fns ran", ran.Load(), n)
 	}
 	if fallbacks.Load() == 0 {
-		return fmt.Errorf("no wait fell back to blocking: descriptors were not exhausted (%d held)", len(hold))
+		return fmt.Errorf("no wait blocked after its spin window (%d descriptors held)", len(hold))
+	}
+	// WaitTicket's netpoller wait cannot get a descriptor: it degrades, and honours ctx.
+	tk, err := submitPingTicket(e)
+	if err != nil {
+		return err
+	}
+	if err := WaitTicket(ctx, tk); err != nil {
+		return fmt.Errorf("WaitTicket with descriptors exhausted: %v", err)
 	}
 	fmt.Printf("fallbacks=%d\n", fallbacks.Load())
 	return nil

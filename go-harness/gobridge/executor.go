@@ -27,16 +27,26 @@ import (
 // from its first instruction, so blocking native calls on it are not interrupted by
 // preemption or profiling.
 //
-// An Executor is safe for concurrent use. Close it when done; a finalizer closes a forgotten
-// one as a safety net only.
+// An Executor is safe for concurrent use, from any number of goroutines: at most
+// MaxBlockedWaiters of them wait in a cgo call (each holding an OS thread); the others wait in
+// Go, parked, holding no thread and no file descriptor. The executor runs one job at a time, so
+// this costs no throughput. Close it when done; a finalizer closes a forgotten one (in a
+// goroutine of its own, never blocking the finalizer goroutine) as a safety net only.
 type Executor struct {
 	h         C.uint64_t
 	tid       int
 	name      string
+	slots     chan struct{} // one token per goroutine allowed to block in cgo on this executor
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// MaxBlockedWaiters is how many goroutines per Executor wait for it inside a blocking cgo call
+// at once; the rest wait in Go. With it, 10,000 goroutines calling Do hold about GOMAXPROCS +
+// MaxBlockedWaiters OS threads, not 10,000 (past Go's default limit of 10,000 threads the
+// process dies).
+const MaxBlockedWaiters = 4
 
 // NewExecutor spawns an executor thread named name (the kernel truncates thread names to 15
 // bytes). By default it has the platform's stack size and SIGURG and SIGPROF blocked from its
@@ -55,16 +65,38 @@ func NewExecutor(name string, opts ...Option) (*Executor, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	e := &Executor{h: C.uint64_t(r.value), name: name}
+	e := &Executor{h: C.uint64_t(r.value), name: name, slots: make(chan struct{}, MaxBlockedWaiters)}
 	tr := C.gb_executor_tid(e.h)
 	if err := resultErr(tr); err != nil {
 		C.gb_executor_close(e.h)
 		return nil, err
 	}
 	e.tid = int(tr.value)
-	runtime.SetFinalizer(e, (*Executor).Close)
+	runtime.SetFinalizer(e, finalizeExecutor)
 	return e, nil
 }
+
+// finalizeExecutor closes a forgotten executor in a goroutine of its own: Close waits for the
+// running job, and Go runs every finalizer of the process on one goroutine.
+func finalizeExecutor(e *Executor) { go e.Close() }
+
+// acquire takes one of the executor's blocking-wait slots, waiting in Go (parked) while all are
+// taken; a ctx done first returns ctx.Err() with nothing submitted.
+func (e *Executor) acquire(ctx context.Context) error {
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Executor) release() { <-e.slots }
 
 // ThreadID returns the kernel thread id of the executor's thread (as in /proc/self/task).
 func (e *Executor) ThreadID() int { return e.tid }
@@ -104,15 +136,20 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &goJob{fn: fn}
+	j := &goJob{fn: fn, call: "Executor.Do"}
 	h := cgo.NewHandle(j)
 	var err error
-	if ctx.Done() == nil || ThreadID() == e.tid {
-		// Blocking path; also taken when already on the executor's own thread (nested Do from
-		// inside fn), where Rust runs the job inline instead of deadlocking on its own queue.
+	if ThreadID() == e.tid {
+		// Nested Do from inside fn, on the executor's own thread: Rust runs the job inline
+		// instead of deadlocking on its own queue (and it needs no slot).
 		err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
-	} else {
-		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, C.uintptr_t(h)))
+	} else if err = e.acquire(ctx); err == nil {
+		if ctx.Done() == nil {
+			err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
+		} else {
+			err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, C.uintptr_t(h)))
+		}
+		e.release()
 	}
 	h.Delete()
 	runtime.KeepAlive(e)
@@ -131,12 +168,16 @@ func (e *Executor) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := e.acquire(ctx); err != nil {
+		return err
+	}
 	var err error
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_ping(e.h)))
 	} else {
 		err = e.waitSubmitted(ctx, C.gb_executor_submit_ping(e.h))
 	}
+	e.release()
 	runtime.KeepAlive(e)
 	return err
 }
@@ -145,7 +186,7 @@ func (e *Executor) Ping(ctx context.Context) error {
 // ctx-aware path of Do (so a test can know a job is queued without timing).
 var testHookSubmitted func()
 
-// testHookNetpollWait, when set by a test, is called when a ctx-aware wait outlasts
+// testHookNetpollWait, when set by a test, is called when a WaitTicket outlasts
 // submittedSpinWindow and moves to the netpoller.
 var testHookNetpollWait func()
 
@@ -163,7 +204,7 @@ func (e *Executor) waitSubmitted(ctx context.Context, sr C.gb_result) error {
 	if hook := testHookSubmitted; hook != nil {
 		hook()
 	}
-	return e.mapErr(waitTicket(ctx, t))
+	return e.mapErr(waitTicket(ctx, t, false))
 }
 
 // WaitTicket waits for the job behind a C-ABI ticket handle (gobridge_executor_submit's, or
@@ -183,15 +224,18 @@ func WaitTicket(ctx context.Context, ticket uint64) error {
 		return invalidArg("ticket 0")
 	}
 	t := C.uint64_t(ticket)
-	err := waitTicket(ctx, t)
+	err := waitTicket(ctx, t, true)
 	if ferr := resultErr(C.gb_ticket_free(t)); err == nil && ferr != nil {
 		err = ferr
 	}
 	return err
 }
 
-// waitTicket waits for ticket t (see WaitTicket; it does not free t).
-func waitTicket(ctx context.Context, t C.uint64_t) error {
+// waitTicket waits for ticket t (see WaitTicket; it does not free t): in the netpoller if
+// netpoll (one eventfd per waiter), else in one blocking cgo call that a goroutine watching ctx
+// can cut short (an OS thread per waiter, no file descriptor: Do and Ping, whose blocking
+// waiters are bounded by the executor's slots).
+func waitTicket(ctx context.Context, t C.uint64_t, netpoll bool) error {
 	// Most jobs finish within microseconds. Waiting for them in one short blocking call (Rust
 	// spins, then parks until the deadline) skips the eventfd, dup, epoll registration and
 	// netpoller wake-up that a wait in the netpoller costs (~15 µs here). The price: ctx is
@@ -200,10 +244,16 @@ func waitTicket(ctx context.Context, t C.uint64_t) error {
 	if res := C.gb_ticket_wait(t, C.int64_t(submittedSpinWindow)); res.code != codeTimeout {
 		return resultErr(res)
 	}
-	if hook := testHookNetpollWait; hook != nil {
-		hook()
+	var cancelled bool
+	var res C.gb_result
+	if netpoll {
+		if hook := testHookNetpollWait; hook != nil {
+			hook()
+		}
+		cancelled, res = waitTicketNetpoll(ctx, t)
+	} else {
+		cancelled, res = waitTicketBlocking(ctx, t)
 	}
-	cancelled, res := waitTicketNetpoll(ctx, t)
 	if !cancelled {
 		return resultErr(res)
 	}
@@ -267,8 +317,8 @@ func waitTicketBlocking(ctx context.Context, t C.uint64_t) (cancelled bool, res 
 	return fired.Load(), res
 }
 
-// testHookBlockingFallback, when set by a test, is called when a wait falls back to blocking
-// because no file descriptor could be had.
+// testHookBlockingFallback, when set by a test, is called when a wait blocks in cgo after the
+// spin window (Do and Ping always; WaitTicket when no file descriptor could be had).
 var testHookBlockingFallback func()
 
 // mapErr reports calls that raced with Close (whose handle is gone) as ErrShutdown.
@@ -291,12 +341,27 @@ func (e *Executor) shuttingDown() bool {
 
 // Close shuts the executor down: jobs still queued fail with ErrShutdown (they never run), a
 // running job finishes, and the thread exits. Close is idempotent: later calls return the first
-// call's result; later Do and Ping return ErrShutdown.
+// call's result; later Do and Ping return ErrShutdown. Close on a nil or zero Executor returns
+// an error matching ErrInvalidArgument.
 func (e *Executor) Close() error {
+	if e == nil || e.h == 0 {
+		return invalidArg("Close on a nil or zero Executor (use NewExecutor)")
+	}
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
 		runtime.SetFinalizer(e, nil)
 		e.closeErr = resultErr(C.gb_executor_close(e.h))
 	})
 	return e.closeErr
+}
+
+type ticketResult struct {
+	value uint64
+	err   error
+}
+
+// submitPing queues a Rust no-op on e and returns its ticket (tests use it for WaitTicket).
+func submitPing(e *Executor) ticketResult {
+	r := C.gb_executor_submit_ping(e.h)
+	return ticketResult{uint64(r.value), resultErr(r)}
 }

@@ -93,22 +93,23 @@ func TestExecutorDoWithCancellableContext(t *testing.T) {
 	}
 }
 
-// A job that outlasts the short blocking wait is waited for in the netpoller, and a ctx
-// cancelled after the job started does not abandon it: Do returns context.Canceled, but only
-// once fn has finished.
-func TestExecutorLongJobWaitsInNetpollerAndStartedJobsFinish(t *testing.T) {
-	e := newExec(t, "gb-netpoll")
-	var netpoll atomic.Int64
+// A job that outlasts the short spin is waited for in one blocking wait that ctx can cut
+// short (no file descriptor), and a ctx cancelled after the job started does not abandon it:
+// Do returns context.Canceled, but only once fn has finished.
+func TestExecutorLongJobWaitAndStartedJobsFinish(t *testing.T) {
+	e := newExec(t, "gb-longjob")
+	var blocking, netpoll atomic.Int64
+	testHookBlockingFallback = func() { blocking.Add(1) }
 	testHookNetpollWait = func() { netpoll.Add(1) }
-	defer func() { testHookNetpollWait = nil }()
+	defer func() { testHookBlockingFallback, testHookNetpollWait = nil, nil }()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := e.Do(ctx, func() { time.Sleep(20 * time.Millisecond) }); err != nil {
 		t.Fatalf("long job: %v", err)
 	}
-	if netpoll.Load() != 1 {
-		t.Fatalf("a 20 ms job was not waited for in the netpoller (%d)", netpoll.Load())
+	if blocking.Load() != 1 || netpoll.Load() != 0 {
+		t.Fatalf("a 20 ms job: %d blocking waits, %d netpoller waits; want 1, 0", blocking.Load(), netpoll.Load())
 	}
 
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -199,9 +200,10 @@ func TestExecutorCloseWithQueuedJobs(t *testing.T) {
 	const queued = 100
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var submitted sync.WaitGroup
-	submitted.Add(queued)
-	testHookSubmitted = submitted.Done
+	// MaxBlockedWaiters-1 of them get a slot and are queued in Rust behind the blocker; the
+	// rest wait for a slot in Go. Either way each must come back: ran, or ErrShutdown.
+	var submitted atomic.Int64
+	testHookSubmitted = func() { submitted.Add(1) }
 	defer func() { testHookSubmitted = nil }()
 	var ranCount atomic.Int64
 	ranFlags := make([]atomic.Bool, queued)
@@ -218,8 +220,9 @@ func TestExecutorCloseWithQueuedJobs(t *testing.T) {
 			}{i, err}
 		}(i)
 	}
-	submitted.Wait() // all 100 are queued behind the blocker
-	testHookSubmitted = nil
+	for submitted.Load() < MaxBlockedWaiters-1 {
+		runtimeGosched()
+	}
 	closed := make(chan error)
 	go func() { closed <- e.Close() }()
 	// Close refuses new work at once; the blocker is still running.

@@ -29,7 +29,7 @@ func WithBlocked(fn func(), sigs ...os.Signal) error {
 	if err != nil {
 		return err
 	}
-	j := &goJob{fn: fn}
+	j := &goJob{fn: fn, call: "WithBlocked"}
 	h := cgo.NewHandle(j)
 	defer h.Delete()
 	if err := resultErr(C.gb_with_blocked(C.uint64_t(bits), C.uintptr_t(h))); err != nil {

@@ -200,7 +200,7 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &goJob{fn: fn}
+	j := &goJob{fn: fn, call: "Pool.Do"}
 	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
 	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) })
 	if err != nil {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gobridge
+
+const raceEnabled = false
