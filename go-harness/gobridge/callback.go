@@ -18,6 +18,7 @@ type goJob struct {
 	fn       func()
 	call     string      // the API that runs it ("Executor.Do", ...), for the Goexit message
 	ran      bool        // set on the thread that runs fn, read after the call that ran it returned
+	started  atomic.Bool // fn has begun (read concurrently by Pool.Close)
 	finished atomic.Bool // fn has returned or panicked (read concurrently by Pool.Close)
 	panicked bool
 	value    any
@@ -60,6 +61,7 @@ func gobridgeGoCallback(h C.uintptr_t) {
 	}
 	j = v
 	j.ran = true
+	j.started.Store(true)
 	j.fn()
 	returned = true
 }

@@ -182,9 +182,9 @@ func TestPoolOptions(t *testing.T) {
 
 // pendingJobs is how many of the pool's jobs have not completed yet (waiters registered).
 func (p *Pool) pendingJobs() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.waiters)
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	return len(p.c.waiters)
 }
 
 // An executor or pool thread keeps the mask it was born with after Go callbacks: Go's needm

@@ -78,7 +78,15 @@ func NewExecutor(name string, opts ...Option) (*Executor, error) {
 
 // finalizeExecutor closes a forgotten executor in a goroutine of its own: Close waits for the
 // running job, and Go runs every finalizer of the process on one goroutine.
-func finalizeExecutor(e *Executor) { go e.Close() }
+func finalizeExecutor(e *Executor) {
+	if hook := testHookFinalized; hook != nil {
+		hook("executor")
+	}
+	go e.Close()
+}
+
+// testHookFinalized, when set by a test, is called by the Executor and Pool finalizers.
+var testHookFinalized func(what string)
 
 // acquire takes one of the executor's blocking-wait slots, waiting in Go (parked) while all are
 // taken; a ctx done first returns ctx.Err() with nothing submitted.
@@ -127,6 +135,9 @@ func (e *Executor) Name() string { return e.name }
 // After Close, Do returns an error wrapping ErrShutdown; a job that was queued when Close was
 // called either ran (nil) or returns ErrShutdown and never runs: none is lost.
 func (e *Executor) Do(ctx context.Context, fn func()) error {
+	if e == nil || e.h == 0 {
+		return invalidArg("Do on a nil or zero Executor (use NewExecutor)")
+	}
 	if fn == nil {
 		return invalidArg("nil func")
 	}
@@ -162,6 +173,9 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 // Ping runs a Rust no-op job on the executor's thread and waits for it: a liveness check, and
 // the benchmark of the bare cross-thread handoff. ctx behaves as in Do.
 func (e *Executor) Ping(ctx context.Context) error {
+	if e == nil || e.h == 0 {
+		return invalidArg("Ping on a nil or zero Executor (use NewExecutor)")
+	}
 	if e.closed.Load() {
 		return shutdownErr("executor")
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/cgo"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -22,8 +23,16 @@ import (
 // OS threads. A goroutine waiting in Sleep or Do is parked in the Go netpoller (on a channel fed
 // by the pool's one completion file descriptor), not blocked in a cgo call on an OS thread.
 //
-// A Pool is safe for concurrent use. Close it when done.
+// A Pool is safe for concurrent use. Close it when done; a forgotten one is closed by a
+// finalizer (in a goroutine of its own) as a safety net only. Do called from inside a Pool.Do
+// fn of the same pool runs inline on that thread, so nesting never deadlocks.
 type Pool struct {
+	c *poolCore
+}
+
+// poolCore is the pool itself; Pool wraps it so that the dispatcher goroutine, which holds the
+// core, does not keep a forgotten Pool reachable (its finalizer could never run).
+type poolCore struct {
 	h       C.uint64_t
 	threads int
 	f       *os.File
@@ -33,6 +42,8 @@ type Pool struct {
 	mu      sync.Mutex
 	closed  bool
 	waiters map[uint64]*poolWaiter
+
+	threadIDs sync.Map // kernel tid of each pool thread seen running a Do job
 }
 
 type poolWaiter struct {
@@ -59,7 +70,7 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	p := &Pool{h: C.uint64_t(r.value), threads: threads, done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
+	p := &poolCore{h: C.uint64_t(r.value), threads: threads, done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
 	fr := C.gb_pool_fd(p.h)
 	if err := resultErr(fr); err != nil {
 		C.gb_pool_close(p.h)
@@ -72,15 +83,69 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 	}
 	p.f, p.rc = f, rc
 	go p.dispatch()
-	return p, nil
+	pool := &Pool{c: p}
+	runtime.SetFinalizer(pool, func(pool *Pool) {
+		if hook := testHookFinalized; hook != nil {
+			hook("pool")
+		}
+		go pool.c.Close() // never block the finalizer goroutine
+	})
+	return pool, nil
 }
 
 // Threads returns the number of OS threads of the pool.
-func (p *Pool) Threads() int { return p.threads }
+func (p *Pool) Threads() int {
+	if p == nil || p.c == nil {
+		return 0
+	}
+	return p.c.threads
+}
+
+// Sleep runs the pool's built-in blocking job, a sleep of d on a pool thread (the stand-in for
+// any blocking native call), and returns when it has finished or ctx is done, whichever is
+// first. The calling goroutine waits in the netpoller: 2,000 goroutines in Sleep on a 4-thread
+// pool hold 4 pool threads, not 2,000 OS threads. When ctx is done first, the native sleep is
+// cancelled too (it polls its cancellation token every millisecond), so the pool thread is
+// free again within a millisecond, and Sleep returns ctx.Err().
+func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
+	if p == nil || p.c == nil {
+		return invalidArg("Sleep on a nil or zero Pool (use NewPool)")
+	}
+	err := p.c.Sleep(ctx, d)
+	runtime.KeepAlive(p)
+	return err
+}
+
+// Do runs fn on one of the pool's threads (as a cgo callback from a Rust thread) and waits in
+// the netpoller for it to finish. A panic in fn is returned as a *PanicError wrapping
+// ErrPanicked. If ctx is done first, a job that has not started is withdrawn (fn never runs)
+// and a running one has its cancellation token set (gobridge::executor::cancelled() is true for
+// Rust code fn calls on that thread); either way Do returns ctx.Err() only once fn has finished
+// or can no longer start, never while it runs. Called from inside fn of a Do on the same pool,
+// Do runs the nested fn inline on that thread.
+func (p *Pool) Do(ctx context.Context, fn func()) error {
+	if p == nil || p.c == nil {
+		return invalidArg("Do on a nil or zero Pool (use NewPool)")
+	}
+	err := p.c.Do(ctx, fn)
+	runtime.KeepAlive(p)
+	return err
+}
+
+// Close shuts the pool down: queued jobs never run and their waiters get ErrShutdown; running
+// jobs finish first and report normally (a fn that closes its own pool gets its own result).
+// Close is idempotent; on a nil or zero Pool it returns an error matching ErrInvalidArgument.
+func (p *Pool) Close() error {
+	if p == nil || p.c == nil {
+		return invalidArg("Close on a nil or zero Pool (use NewPool)")
+	}
+	runtime.SetFinalizer(p, nil)
+	return p.c.Close()
+}
 
 // dispatch is the pool's one goroutine that waits, in the netpoller, for the completion fd
 // and hands each completion to its waiter.
-func (p *Pool) dispatch() {
+func (p *poolCore) dispatch() {
 	defer close(p.done)
 	buf := make([]C.GobridgeCompletion, completionBatch)
 	// Read calls drain until it returns true; false parks the goroutine until the fd is
@@ -89,7 +154,7 @@ func (p *Pool) dispatch() {
 }
 
 // drain delivers every completion that is ready; false means the pool handle is gone.
-func (p *Pool) drain(buf []C.GobridgeCompletion) bool {
+func (p *poolCore) drain(buf []C.GobridgeCompletion) bool {
 	for {
 		r := C.gb_pool_take_completions(p.h, (*C.GobridgeCompletion)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 		if resultErr(r) != nil {
@@ -105,7 +170,7 @@ func (p *Pool) drain(buf []C.GobridgeCompletion) bool {
 	}
 }
 
-func (p *Pool) complete(job uint64, code int) {
+func (p *poolCore) complete(job uint64, code int) {
 	p.mu.Lock()
 	w, ok := p.waiters[job]
 	delete(p.waiters, job)
@@ -131,7 +196,7 @@ func (p *Pool) complete(job uint64, code int) {
 // submit registers a waiter for the job that call queues and returns the job's id. The lock
 // is held across the call so the dispatcher cannot see the completion before the waiter is
 // registered.
-func (p *Pool) submit(w *poolWaiter, call func() C.gb_result) (uint64, error) {
+func (p *poolCore) submit(w *poolWaiter, call func() C.gb_result) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -150,7 +215,7 @@ func (p *Pool) submit(w *poolWaiter, call func() C.gb_result) (uint64, error) {
 // waitAfterCancel is set (the job runs Go code that may touch the caller's memory), wait still
 // waits for the completion, so it never returns while the job runs. A cancelled wait returns
 // ctx.Err(), or the job's panic.
-func (p *Pool) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) error {
+func (p *poolCore) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) error {
 	select {
 	case err := <-w.ch:
 		return err
@@ -166,13 +231,8 @@ func (p *Pool) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCan
 	return ctx.Err()
 }
 
-// Sleep runs the pool's built-in blocking job, a sleep of d on a pool thread (the stand-in for
-// any blocking native call), and returns when it has finished or ctx is done, whichever is
-// first. The calling goroutine waits in the netpoller: 2,000 goroutines in Sleep on a 4-thread
-// pool hold 4 pool threads, not 2,000 OS threads. When ctx is done first, the native sleep is
-// cancelled too (it polls its cancellation token every millisecond), so the pool thread is
-// free again within a millisecond, and Sleep returns ctx.Err().
-func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
+// Sleep: see Pool.Sleep.
+func (p *poolCore) Sleep(ctx context.Context, d time.Duration) error {
 	if d < 0 {
 		return invalidArg("negative duration")
 	}
@@ -187,20 +247,18 @@ func (p *Pool) Sleep(ctx context.Context, d time.Duration) error {
 	return p.wait(ctx, job, w, false)
 }
 
-// Do runs fn on one of the pool's threads (as a cgo callback from a Rust thread) and waits in
-// the netpoller for it to finish. A panic in fn is returned as a *PanicError wrapping
-// ErrPanicked. If ctx is done first, a job that has not started is withdrawn (fn never runs)
-// and a running one has its cancellation token set (gobridge::executor::cancelled() is true for
-// Rust code fn calls on that thread); either way Do returns ctx.Err() only once fn has finished
-// or can no longer start, never while it runs.
-func (p *Pool) Do(ctx context.Context, fn func()) error {
+// Do: see Pool.Do.
+func (p *poolCore) Do(ctx context.Context, fn func()) error {
 	if fn == nil {
 		return invalidArg("nil func")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &goJob{fn: fn, call: "Pool.Do"}
+	if p.onPoolThread() {
+		return runInline(fn) // nested Do on one of our threads: queueing could deadlock
+	}
+	j := &goJob{fn: func() { p.threadIDs.LoadOrStore(ThreadID(), struct{}{}); fn() }, call: "Pool.Do"}
 	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
 	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) })
 	if err != nil {
@@ -210,9 +268,8 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 	return p.wait(ctx, job, w, true)
 }
 
-// Close shuts the pool down: queued jobs never run and their waiters get ErrShutdown; running
-// jobs finish first and report normally. Close is idempotent.
-func (p *Pool) Close() error {
+// Close: see Pool.Close.
+func (p *poolCore) Close() error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -235,6 +292,18 @@ func (p *Pool) Close() error {
 	p.waiters = nil
 	p.mu.Unlock()
 	for _, w := range left {
+		if w.job != nil && w.job.started.Load() {
+			// Started, not reported: only a fn that is itself calling Close (its completion
+			// comes after this returns). It ran: its caller gets its result once it returns.
+			go func(w *poolWaiter) {
+				for !w.job.finished.Load() {
+					time.Sleep(time.Millisecond)
+				}
+				w.h.Delete()
+				w.ch <- w.job.err()
+			}(w)
+			continue
+		}
 		if w.job != nil {
 			w.h.Delete()
 		}
@@ -242,4 +311,21 @@ func (p *Pool) Close() error {
 	}
 	runtime.KeepAlive(p)
 	return err
+}
+
+// onPoolThread reports whether the caller runs on one of the pool's threads (inside a Do job).
+func (p *poolCore) onPoolThread() bool {
+	_, ok := p.threadIDs.Load(ThreadID())
+	return ok
+}
+
+// runInline runs fn on the calling goroutine, returning a panic as a *PanicError.
+func runInline(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	fn()
+	return nil
 }

@@ -145,6 +145,9 @@ func (p *SignalPipe) Dropped() uint64 { return p.dropped.Load() }
 // disposition had replaced gobridge's handler on one of the signals (so the pipe had stopped
 // receiving it; that disposition is left in place). It is idempotent.
 func (p *SignalPipe) Close() error {
+	if p == nil || p.done == nil {
+		return invalidArg("Close on a nil or zero SignalPipe (use NotifySignals)")
+	}
 	p.once.Do(func() {
 		p.f.SetReadDeadline(aLongTimeAgo)
 		<-p.done
