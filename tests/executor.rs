@@ -646,3 +646,40 @@ fn caller_and_executor_on_one_cpu_still_hand_off_every_job() {
     // SAFETY: as above.
     assert_eq!(unsafe { libc::sched_getcpu() }, cpu as i32);
 }
+
+/// A job that reaches its own ticket (here through a shared slot) and waits on it gets
+/// `Err(InvalidArgument)` at once instead of waiting for itself for ever (the watchdog fails
+/// the test rather than hang).
+#[test]
+fn a_job_waiting_for_its_own_ticket_is_refused_not_deadlocked() {
+    type Shared = Arc<std::sync::Mutex<Option<gobridge::executor::Ticket<()>>>>;
+    let exec = PinnedExecutor::new("own-ticket").unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = Arc::clone(&gate);
+    let blocker = exec
+        .submit(move || {
+            g.wait();
+        })
+        .unwrap();
+    let cell: Shared = Arc::default();
+    let (tx, rx) = mpsc::channel();
+    let job_cell = Arc::clone(&cell);
+    let ticket = exec
+        .submit(move || {
+            let own = job_cell.lock().unwrap().take().expect("the test stored the ticket");
+            let mut own_again = own;
+            let timed = own_again.wait_timeout(Duration::from_secs(3600));
+            let _ = tx.send((timed, own_again.wait()));
+        })
+        .unwrap();
+    *cell.lock().unwrap() = Some(ticket);
+    gate.wait(); // the job starts only now, with its ticket in the cell
+    let (timed, waited) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("deadlock: a job waiting for its own ticket never returned");
+    let own = Error::InvalidArgument("a job cannot wait for its own ticket");
+    assert_eq!(timed, Err(own.clone()));
+    assert_eq!(waited, Err(own));
+    blocker.wait().unwrap();
+    assert_eq!(exec.run(|| 5).unwrap(), 5, "the executor lives on");
+}

@@ -41,6 +41,8 @@
 //!   exits by itself when the job returns).
 //! - On the executor's own thread, `run` runs inline, waiting on a ticket of a job that has
 //!   not started runs it inline, and `shutdown` closes the executor without waiting for itself.
+//!   A job that waits for its own ticket gets `Err(InvalidArgument)` at once (it cannot finish
+//!   while it waits for itself).
 //!
 //! # Latency
 //!
@@ -114,5 +116,7 @@ pub use pinned::Pinned;
 pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};
 pub use ticket::Ticket;
+
+pub(crate) use ticket::TicketWatch;
 
 pub(crate) use home::Home;
