@@ -69,7 +69,8 @@
 #define GOBRIDGE_E_SHUTDOWN 2
 
 /*
- Status code: the call panicked inside Rust; the message is the panic message.
+ Status code: the call panicked inside Rust; the message is the panic message, followed
+ by its location (`at src/lib.rs:12:5`) when Rust could record it.
  */
 #define GOBRIDGE_E_PANICKED 3
 

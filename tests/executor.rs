@@ -70,31 +70,42 @@ fn waiting_on_a_ticket_from_the_executor_thread_runs_it_inline() {
     assert_eq!(got, exec.tid());
 }
 
+/// `Err(Panicked)` whose message is `message` followed by the location of the panic, which is
+/// in this file at `line`.
+#[track_caller]
+fn assert_panicked_at<T: std::fmt::Debug>(r: Result<T, Error>, message: &str, line: u32) {
+    let want = format!("{message} at {}:{line}:", file!());
+    match r {
+        Err(Error::Panicked(m)) if m.starts_with(&want) => {
+            let column = &m[want.len()..];
+            assert!(column.parse::<u32>().is_ok(), "{m:?} does not end with a column");
+        }
+        other => panic!("want Panicked({want:?}...), got {other:?}"),
+    }
+}
+
 #[test]
-fn panics_of_every_payload_kind_are_reported_and_the_executor_lives_on() {
+fn panics_of_every_payload_kind_are_reported_with_their_location_and_the_executor_lives_on() {
     let exec = PinnedExecutor::new("panics").unwrap();
-    assert_eq!(
-        exec.run(|| panic!("static str")),
-        Err::<(), _>(Error::Panicked("static str".into()))
-    );
+    let line = line!() + 1;
+    assert_panicked_at(exec.run(|| panic!("static str")), "static str", line);
     let n = 7;
-    assert_eq!(
-        exec.run(|| panic!("formatted {n}")),
-        Err::<(), _>(Error::Panicked("formatted 7".into()))
-    );
-    assert_eq!(
-        exec.run(|| std::panic::panic_any(42u32)),
-        Err::<(), _>(Error::Panicked("non-string panic payload".into()))
-    );
+    let line = line!() + 1;
+    assert_panicked_at(exec.run(|| panic!("formatted {n}")), "formatted 7", line);
+    let line = line!() + 1;
+    let r = exec.run(|| std::panic::panic_any(42u32));
+    assert_panicked_at(r, "non-string panic payload", line);
+    let line = line!() + 1;
     let t = exec.submit(|| -> u32 { std::panic::panic_any(String::from("owned")) }).unwrap();
-    assert_eq!(t.wait(), Err(Error::Panicked("owned".into())));
+    assert_panicked_at(t.wait(), "owned", line);
     // Still serving, on the same thread.
     assert_eq!(exec.run(current_thread).unwrap(), exec.tid());
     // Inline (nested) panics are caught as well.
     let exec = Arc::new(exec);
     let inner = Arc::clone(&exec);
+    let line = line!() + 1;
     let nested = exec.run(move || inner.run(|| panic!("inner"))).unwrap();
-    assert_eq!(nested, Err::<(), _>(Error::Panicked("inner".into())));
+    assert_panicked_at(nested, "inner", line);
 }
 
 #[test]
@@ -570,8 +581,9 @@ fn pinned_state_with_an_rc() {
 
 #[test]
 fn pinned_init_panic_is_an_error() {
+    let line = line!() + 1;
     let r = Pinned::<u32>::new("bad-init", || panic!("no state"));
-    assert_eq!(r.err(), Some(Error::Panicked("no state".into())));
+    assert_panicked_at(r, "no state", line);
 }
 
 #[test]

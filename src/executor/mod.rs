@@ -31,7 +31,9 @@
 //! # Failure semantics
 //!
 //! - A job that panics is `Err(Error::Panicked(message))` (the message of a `&str` or `String`
-//!   payload, else `"non-string panic payload"`); the executor keeps serving.
+//!   payload, else `"non-string panic payload"`, followed by the panic's location, `at
+//!   src/job.rs:12:5`, see [`record_panic_locations`](crate::ffi::record_panic_locations)); the
+//!   executor keeps serving.
 //! - Shutdown (explicit, or by dropping the executor) refuses new work with `Err(Shutdown)`,
 //!   lets the running job finish, fails every queued job with `Err(Shutdown)` and joins the
 //!   thread. Every job is run exactly once or reported as `Shutdown` (or `Cancelled`) to its
@@ -74,7 +76,7 @@
 //! let exec = PinnedExecutor::new("jobs")?;
 //! let ticket = exec.submit(|| 2 + 2)?;
 //! assert_eq!(ticket.wait()?, 4);
-//! assert!(matches!(exec.run(|| panic!("boom")), Err(gobridge::Error::Panicked(m)) if m == "boom"));
+//! assert!(matches!(exec.run(|| panic!("boom")), Err(gobridge::Error::Panicked(m)) if m.starts_with("boom at ")));
 //! exec.shutdown()?;
 //! assert_eq!(exec.run(|| ()), Err(gobridge::Error::Shutdown));
 //! # Ok::<(), gobridge::Error>(())
