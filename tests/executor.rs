@@ -564,8 +564,10 @@ fn pinned_state_with_an_rc() {
     });
     let (len, strong) = pinned.with(|(rc, _)| (rc.borrow().len(), Rc::strong_count(rc))).unwrap();
     assert_eq!((len, strong), (200, 1));
-    // A panic inside `with` leaves the state usable.
+    // A panic inside `with` poisons the state until the poison is cleared.
     assert!(matches!(pinned.with(|_| panic!("in with")), Err::<(), _>(Error::Panicked(_))));
+    assert!(pinned.is_poisoned());
+    pinned.clear_poison();
     // Nested `with` is refused instead of aliasing `&mut S`.
     let nested = pinned.with(|_| pinned.with(|_| ())).unwrap();
     assert!(matches!(nested, Err(Error::InvalidArgument(_))));
@@ -694,4 +696,67 @@ fn a_job_waiting_for_its_own_ticket_is_refused_not_deadlocked() {
     assert_eq!(waited, Err(own));
     blocker.wait().unwrap();
     assert_eq!(exec.run(|| 5).unwrap(), 5, "the executor lives on");
+}
+
+/// A panic inside `with` poisons the `Pinned` (later `with` calls refuse to run, naming the
+/// first panic), `with_poisoned` still reaches the state, and `clear_poison` lifts it.
+#[test]
+fn a_panic_in_with_poisons_the_state_until_cleared() {
+    use std::sync::atomic::AtomicBool;
+    let pinned = Arc::new(Pinned::new("poison", || vec![1u32, 2, 3]).unwrap());
+    assert!(!pinned.is_poisoned());
+    let line = line!() + 3;
+    let r = pinned.with(|v| {
+        v.push(4); // half-updated: the push happened, the rest did not
+        panic!("broke the invariant")
+    });
+    assert_panicked_at(r, "broke the invariant", line);
+    assert!(pinned.is_poisoned());
+    // Seen from another thread too, without a round trip.
+    let p = Arc::clone(&pinned);
+    assert!(std::thread::spawn(move || p.is_poisoned()).join().unwrap());
+
+    // Later `with` calls do not run their closure, and name the first panic.
+    let ran = AtomicBool::new(false);
+    let r = pinned.with(|_| ran.store(true, Ordering::SeqCst));
+    let first = format!("broke the invariant at {}:{line}:", file!());
+    match r {
+        Err(Error::Panicked(m)) => {
+            let rest = m.strip_prefix("state poisoned by an earlier panic: ").expect(&m);
+            assert!(rest.starts_with(&first), "{m}");
+        }
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    assert!(!ran.load(Ordering::SeqCst), "a closure ran on poisoned state");
+
+    // The executor itself is not poisoned: plain jobs still run on its thread.
+    assert_eq!(pinned.executor().submit(|| 7).unwrap().wait(), Ok(7));
+    // Nested access is still refused rather than aliased.
+    let nested = pinned.with_poisoned(|_| pinned.with_poisoned(|_| ())).unwrap();
+    assert!(matches!(nested, Err(Error::InvalidArgument(_))));
+
+    // `with_poisoned` reaches the state; a second panic keeps the first message.
+    assert_eq!(pinned.with_poisoned(|v| v.clone()), Ok(vec![1, 2, 3, 4]));
+    assert!(pinned.with_poisoned(|_| panic!("second")).is_err());
+    match pinned.with(|_| ()) {
+        Err(Error::Panicked(m)) => assert!(m.contains(&first), "{m}"),
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    // Repair, clear, and the state is usable again.
+    pinned.with_poisoned(|v| v.truncate(3)).unwrap();
+    pinned.clear_poison();
+    assert!(!pinned.is_poisoned());
+    assert_eq!(pinned.with(|v| v.len()), Ok(3));
+    pinned.clear_poison(); // a no-op when not poisoned
+    assert_eq!(pinned.with(|v| v.iter().sum::<u32>()), Ok(6));
+    // A later panic poisons again, with its own message.
+    assert!(pinned.with(|_| panic!("third")).is_err());
+    match pinned.with(|_| ()) {
+        Err(Error::Panicked(m)) => {
+            assert!(m.starts_with("state poisoned by an earlier panic: third at "), "{m}")
+        }
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    pinned.shutdown().unwrap();
+    assert_eq!(pinned.with_poisoned(|_| ()), Err(Error::Shutdown));
 }

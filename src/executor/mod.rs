@@ -23,7 +23,8 @@
 //!   not started, or get a [file descriptor](Ticket::fd) that becomes readable when the result
 //!   is ready, so that a Go goroutine can wait in the netpoller instead of holding an OS thread.
 //! - [`Pinned<S>`]: an executor that owns state `S` created by an init closure on its thread.
-//!   `S` may be `!Send`; [`with`](Pinned::with) reaches it; it is dropped on its thread.
+//!   `S` may be `!Send`; [`with`](Pinned::with) reaches it; it is dropped on its thread. A
+//!   panic inside `with` [poisons](Pinned#poisoning) it, as a panic poisons a `Mutex`.
 //! - [`PinnedPool`]: a fixed set of executors with key affinity (same key, same thread) and
 //!   least-loaded placement: blocking work on a bounded number of OS threads.
 //! - [`ExecutorBuilder`]: name, stack size, signal mask and spin window.
