@@ -570,8 +570,8 @@ int32_t gobridge_ticket_fd(uint64_t ticket_handle, int32_t *out_fd, struct Gobri
 
  Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` when called from inside
  the ticket's own job (which cannot finish while it waits for itself). Any thread; called on
- the executor's own thread for a job that has not started, it runs the job inline instead of
- deadlocking. No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
+ the executor's own thread with a non-zero timeout for a job that has not started, it runs
+ the job inline instead of deadlocking (a poll never runs it). No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
  `gobridge_ticket_cancel` and `gobridge_ticket_wait` on its own ticket.
 
  # Safety

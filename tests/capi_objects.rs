@@ -429,6 +429,8 @@ struct OwnTicket {
     exec: u64,
     ticket: AtomicU64,
     submit_rc: AtomicI32,
+    pre_poll_rc: AtomicI32,
+    pre_poll_ran: AtomicBool,
     outer_wait_rc: AtomicI32,
     rewait_rc: AtomicI32,
     fd_rc: AtomicI32,
@@ -448,6 +450,8 @@ impl OwnTicket {
             exec,
             ticket: AtomicU64::new(0),
             submit_rc: unset(),
+            pre_poll_rc: unset(),
+            pre_poll_ran: AtomicBool::new(true),
             outer_wait_rc: unset(),
             rewait_rc: unset(),
             fd_rc: unset(),
@@ -500,6 +504,10 @@ unsafe extern "C" fn submits_and_waits_inline(ctx: *mut c_void) {
         unsafe { gobridge_executor_submit(s.exec, Some(touches_own_ticket), ctx, &mut t, m.st()) };
     s.submit_rc.store(rc, SeqCst);
     s.ticket.store(t, SeqCst);
+    // A poll only polls: it does not run the queued job inline.
+    // SAFETY: the status lives for the call.
+    s.pre_poll_rc.store(unsafe { gobridge_ticket_wait(t, 0, m.st()) }, SeqCst);
+    s.pre_poll_ran.store(s.inner_tid.load(SeqCst) != i32::MIN, SeqCst);
     // SAFETY: the status lives for the call.
     s.outer_wait_rc.store(unsafe { gobridge_ticket_wait(t, -1, m.st()) }, SeqCst);
     // SAFETY: the status lives for the call.
@@ -535,6 +543,8 @@ fn a_job_run_inline_by_ticket_wait_can_use_its_own_ticket() {
     // SAFETY: `exec_tid` is valid for a write; the status lives for the call (same below).
     assert_eq!(unsafe { gobridge_executor_tid(exec, &mut exec_tid, m.st()) }, 0);
     assert_eq!(s.submit_rc.load(SeqCst), 0);
+    assert_eq!(s.pre_poll_rc.load(SeqCst), GOBRIDGE_E_TIMEOUT, "a poll of a queued job");
+    assert!(!s.pre_poll_ran.load(SeqCst), "a poll ran the queued job inline");
     assert_eq!(s.inner_tid.load(SeqCst), exec_tid, "the inner job ran off the executor thread");
     assert_eq!(s.fd_rc.load(SeqCst), 0, "gobridge_ticket_fd inside the job");
     assert!(s.fd.load(SeqCst) >= 0);

@@ -386,8 +386,8 @@ pub unsafe extern "C" fn gobridge_ticket_fd(
 ///
 /// Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` when called from inside
 /// the ticket's own job (which cannot finish while it waits for itself). Any thread; called on
-/// the executor's own thread for a job that has not started, it runs the job inline instead of
-/// deadlocking. No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
+/// the executor's own thread with a non-zero timeout for a job that has not started, it runs
+/// the job inline instead of deadlocking (a poll never runs it). No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
 /// `gobridge_ticket_cancel` and `gobridge_ticket_wait` on its own ticket.
 ///
 /// # Safety
@@ -403,6 +403,12 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
         let t = ticket(ticket_handle)?;
         if let Some(outcome) = t.outcome() {
             return outcome;
+        }
+        if timeout_ns == 0 {
+            // A poll: no inline run, no spinning (a Go caller polls before it parks in the
+            // netpoller).
+            t.watch.refuse_self_wait()?;
+            return Err(Error::Timeout);
         }
         let deadline =
             u64::try_from(timeout_ns).ok().map(|ns| Instant::now() + Duration::from_nanos(ns));

@@ -64,9 +64,7 @@ impl<R> TicketWatch<R> {
         if slot.is_queued() && current_thread() == self.home {
             self.task.run();
         }
-        if slot.claimed_here() {
-            return Err(Error::InvalidArgument("a job cannot wait for its own ticket"));
-        }
+        self.refuse_self_wait()?;
         match deadline {
             None => {
                 while !slot.wait(self.spin, None, false) {}
@@ -74,6 +72,15 @@ impl<R> TicketWatch<R> {
             }
             Some(deadline) => Ok(slot.wait(self.spin, Some(deadline), false)),
         }
+    }
+
+    /// `Err(InvalidArgument)` when called from inside the job itself (claimed by this thread
+    /// and not finished): waiting for it here would wait for ever.
+    pub(crate) fn refuse_self_wait(&self) -> Result<()> {
+        if self.task.slot().claimed_here() {
+            return Err(Error::InvalidArgument("a job cannot wait for its own ticket"));
+        }
+        Ok(())
     }
 
     pub(crate) fn is_ready(&self) -> bool {
