@@ -33,6 +33,18 @@ fn run_borrows_from_the_caller_and_runs_on_the_executor_thread() {
     assert_eq!(*first, 1);
 }
 
+/// Waits (up to the watchdog) until the kernel has released the thread `tid`: a joined
+/// thread's `/proc/self/task/<tid>` can outlive the join by a moment (the kernel wakes the
+/// joiner when it clears the thread's tid, before it releases the task).
+fn assert_thread_exits(tid: gobridge::ThreadId) {
+    let path = format!("/proc/self/task/{tid}");
+    let deadline = std::time::Instant::now() + GUARD;
+    while std::path::Path::new(&path).exists() {
+        assert!(std::time::Instant::now() < deadline, "thread {tid} never exited");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn executor_thread_has_its_name() {
     let exec = PinnedExecutor::new("named-exec").unwrap();
@@ -127,7 +139,7 @@ fn run_and_submit_after_shutdown_are_refused() {
     exec.shutdown().unwrap();
     exec.shutdown_timeout(GUARD).unwrap();
     // The thread is gone (joined).
-    assert!(!std::path::Path::new(&format!("/proc/self/task/{}", exec.tid())).exists());
+    assert_thread_exits(exec.tid());
 }
 
 #[test]
@@ -603,13 +615,16 @@ fn drop_shuts_down_and_fails_queued_jobs() {
         .unwrap();
     started_rx.recv_timeout(GUARD).unwrap();
     let queued: Vec<_> = (0..10).map(|i| exec.submit(move || i).unwrap()).collect();
-    drop(tx);
+    // Close while the first job still runs: `tx` stays alive so that the job waits out its
+    // 20 ms (dropping it first let the job return, and the worker run a queued job, before
+    // the drop closed the queue).
     drop(exec);
+    drop(tx);
     assert_eq!(first.wait(), Ok(1));
     for t in queued {
         assert_eq!(t.wait(), Err(Error::Shutdown));
     }
-    assert!(!std::path::Path::new(&format!("/proc/self/task/{tid}")).exists());
+    assert_thread_exits(tid);
 }
 
 /// The lowest CPU the calling thread may run on (its affinity mask may exclude CPU 0, as in
