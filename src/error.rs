@@ -52,7 +52,9 @@ pub enum Error {
     /// The executor, pool or object was shut down (or closed) before the request was served.
     #[error("shut down")]
     Shutdown,
-    /// A job or a guarded call panicked; the message is the panic payload when it is a string.
+    /// A job or a guarded call panicked; the message is the panic payload when it is a string,
+    /// followed by where the panic happened (`boom at src/lib.rs:12:5`) when the panic hook
+    /// could record it (see [`record_panic_locations`](crate::ffi::record_panic_locations)).
     #[error("panicked: {0}")]
     Panicked(String),
     /// The signal cannot or must not be blocked (SIGKILL, SIGSTOP, or a synchronous signal).
@@ -95,7 +97,8 @@ pub mod codes {
     pub const GOBRIDGE_E_WRONG_THREAD: i32 = 1;
     /// Status code: the executor, pool or object was shut down (closed).
     pub const GOBRIDGE_E_SHUTDOWN: i32 = 2;
-    /// Status code: the call panicked inside Rust; the message is the panic message.
+    /// Status code: the call panicked inside Rust; the message is the panic message, followed
+    /// by its location (`at src/lib.rs:12:5`) when Rust could record it.
     pub const GOBRIDGE_E_PANICKED: i32 = 3;
     /// Status code: the signal cannot or must not be blocked.
     pub const GOBRIDGE_E_UNBLOCKABLE: i32 = 4;

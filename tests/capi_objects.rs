@@ -10,7 +10,7 @@ use gobridge::capi::*;
 use gobridge::ffi::Status;
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 
 /// Counts its calls and records the thread of the last one; `ctx` is a `&Probe`.
@@ -421,4 +421,151 @@ fn pools_refuse_bad_sizes_and_null_pointers_and_report_every_job() {
     m.expect(rc, GOBRIDGE_E_SHUTDOWN);
     // SAFETY: the status lives for the call.
     assert_eq!(unsafe { gobridge_pool_close(pool, m.st()) }, 0);
+}
+
+/// What the jobs of `a_job_run_inline_by_ticket_wait_can_use_its_own_ticket` saw, one code
+/// per call (`i32::MIN` = not called).
+struct OwnTicket {
+    exec: u64,
+    ticket: AtomicU64,
+    submit_rc: AtomicI32,
+    pre_poll_rc: AtomicI32,
+    pre_poll_ran: AtomicBool,
+    outer_wait_rc: AtomicI32,
+    rewait_rc: AtomicI32,
+    fd_rc: AtomicI32,
+    fd: AtomicI32,
+    cancel_rc: AtomicI32,
+    cancelled: AtomicBool,
+    token_seen: AtomicBool,
+    poll_rc: AtomicI32,
+    wait_rc: AtomicI32,
+    inner_tid: AtomicI32,
+}
+
+impl OwnTicket {
+    fn new(exec: u64) -> Self {
+        let unset = || AtomicI32::new(i32::MIN);
+        OwnTicket {
+            exec,
+            ticket: AtomicU64::new(0),
+            submit_rc: unset(),
+            pre_poll_rc: unset(),
+            pre_poll_ran: AtomicBool::new(true),
+            outer_wait_rc: unset(),
+            rewait_rc: unset(),
+            fd_rc: unset(),
+            fd: unset(),
+            cancel_rc: unset(),
+            cancelled: AtomicBool::new(true),
+            token_seen: AtomicBool::new(false),
+            poll_rc: unset(),
+            wait_rc: unset(),
+            inner_tid: unset(),
+        }
+    }
+}
+
+/// The inner job: touches its own ticket (fd, cancel, poll, wait) from inside itself.
+unsafe extern "C" fn touches_own_ticket(ctx: *mut c_void) {
+    // SAFETY:
+    // - The test passes an `Arc<OwnTicket>`'s pointee that it keeps alive until both jobs ran.
+    let s = unsafe { &*ctx.cast::<OwnTicket>() };
+    let t = s.ticket.load(SeqCst);
+    let mut m = Msg::new();
+    let mut fd = -1;
+    // SAFETY: `fd` is valid for a write; the status lives for the call (same below).
+    s.fd_rc.store(unsafe { gobridge_ticket_fd(t, &mut fd, m.st()) }, SeqCst);
+    s.fd.store(fd, SeqCst);
+    let mut cancelled = true;
+    // SAFETY: `cancelled` is valid for a write.
+    s.cancel_rc.store(unsafe { gobridge_ticket_cancel(t, &mut cancelled, m.st()) }, SeqCst);
+    s.cancelled.store(cancelled, SeqCst);
+    s.token_seen.store(gobridge::executor::cancelled(), SeqCst);
+    // SAFETY: the status lives for the call.
+    s.poll_rc.store(unsafe { gobridge_ticket_wait(t, 0, m.st()) }, SeqCst);
+    // SAFETY: the status lives for the call.
+    s.wait_rc.store(unsafe { gobridge_ticket_wait(t, -1, m.st()) }, SeqCst);
+    s.inner_tid.store(gobridge_current_tid(), SeqCst);
+}
+
+/// The outer job, on the executor's thread: queues the inner job (behind itself) and waits for
+/// its ticket there, which runs the inner job inline.
+unsafe extern "C" fn submits_and_waits_inline(ctx: *mut c_void) {
+    // SAFETY:
+    // - As in `touches_own_ticket`.
+    let s = unsafe { &*ctx.cast::<OwnTicket>() };
+    let mut m = Msg::new();
+    let mut t = 0u64;
+    // SAFETY:
+    // - `touches_own_ticket` does not unwind and `ctx` outlives it (see above); `t` is valid
+    //   for a write; the status lives for the call (same below).
+    let rc =
+        unsafe { gobridge_executor_submit(s.exec, Some(touches_own_ticket), ctx, &mut t, m.st()) };
+    s.submit_rc.store(rc, SeqCst);
+    s.ticket.store(t, SeqCst);
+    // A poll only polls: it does not run the queued job inline.
+    // SAFETY: the status lives for the call.
+    s.pre_poll_rc.store(unsafe { gobridge_ticket_wait(t, 0, m.st()) }, SeqCst);
+    s.pre_poll_ran.store(s.inner_tid.load(SeqCst) != i32::MIN, SeqCst);
+    // SAFETY: the status lives for the call.
+    s.outer_wait_rc.store(unsafe { gobridge_ticket_wait(t, -1, m.st()) }, SeqCst);
+    // SAFETY: the status lives for the call.
+    s.rewait_rc.store(unsafe { gobridge_ticket_wait(t, 0, m.st()) }, SeqCst);
+}
+
+/// Issue 10 item 5: a job run inline by `gobridge_ticket_wait` on the executor's own thread
+/// can use its own ticket. (Before, the wait held the ticket's mutex while the job ran, and the
+/// job's first `gobridge_ticket_fd` deadlocked: the watchdog below fails the test instead.)
+#[test]
+fn a_job_run_inline_by_ticket_wait_can_use_its_own_ticket() {
+    let exec = new_executor("capi-own-ticket");
+    let shared = Arc::new(OwnTicket::new(exec));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let scenario = Arc::clone(&shared);
+    std::thread::spawn(move || {
+        let mut m = Msg::new();
+        // SAFETY:
+        // - `submits_and_waits_inline` does not unwind; `scenario` outlives both jobs (this
+        //   call returns after the outer one, which waited for the inner one).
+        let rc = unsafe {
+            gobridge_executor_run(exec, Some(submits_and_waits_inline), ctx_of(&*scenario), m.st())
+        };
+        let _ = tx.send(rc);
+    });
+    let rc = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("deadlock: a job using its own ticket inside gobridge_ticket_wait never returned");
+    assert_eq!(rc, 0);
+    let s = &*shared;
+    let mut m = Msg::new();
+    let mut exec_tid = 0;
+    // SAFETY: `exec_tid` is valid for a write; the status lives for the call (same below).
+    assert_eq!(unsafe { gobridge_executor_tid(exec, &mut exec_tid, m.st()) }, 0);
+    assert_eq!(s.submit_rc.load(SeqCst), 0);
+    assert_eq!(s.pre_poll_rc.load(SeqCst), GOBRIDGE_E_TIMEOUT, "a poll of a queued job");
+    assert!(!s.pre_poll_ran.load(SeqCst), "a poll ran the queued job inline");
+    assert_eq!(s.inner_tid.load(SeqCst), exec_tid, "the inner job ran off the executor thread");
+    assert_eq!(s.fd_rc.load(SeqCst), 0, "gobridge_ticket_fd inside the job");
+    assert!(s.fd.load(SeqCst) >= 0);
+    assert_eq!(s.cancel_rc.load(SeqCst), 0, "gobridge_ticket_cancel inside the job");
+    assert!(!s.cancelled.load(SeqCst), "a running job was reported withdrawn");
+    assert!(s.token_seen.load(SeqCst), "the cancel did not reach the running job's token");
+    // Waiting for itself cannot succeed: an error at once, not a wait for ever.
+    assert_eq!(s.poll_rc.load(SeqCst), GOBRIDGE_E_INVALID_ARGUMENT);
+    assert_eq!(s.wait_rc.load(SeqCst), GOBRIDGE_E_INVALID_ARGUMENT);
+    // The inline wait returned the job's outcome (it ignored its token: success), and again.
+    assert_eq!(s.outer_wait_rc.load(SeqCst), 0);
+    assert_eq!(s.rewait_rc.load(SeqCst), 0);
+    let t = s.ticket.load(SeqCst);
+    // SAFETY: the status lives for the call.
+    assert_eq!(unsafe { gobridge_ticket_wait(t, -1, m.st()) }, 0, "{}", m.text());
+    let mut fd = -1;
+    // SAFETY: `fd` is valid for a write.
+    assert_eq!(unsafe { gobridge_ticket_fd(t, &mut fd, m.st()) }, 0);
+    assert_eq!(fd, s.fd.load(SeqCst), "the ticket's fd changed");
+    // SAFETY: the status lives for the call.
+    assert_eq!(unsafe { gobridge_ticket_free(t, m.st()) }, 0);
+    // SAFETY: the status lives for the call.
+    assert_eq!(unsafe { gobridge_executor_close(exec, m.st()) }, 0);
 }

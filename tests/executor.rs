@@ -33,6 +33,18 @@ fn run_borrows_from_the_caller_and_runs_on_the_executor_thread() {
     assert_eq!(*first, 1);
 }
 
+/// Waits (up to the watchdog) until the kernel has released the thread `tid`: a joined
+/// thread's `/proc/self/task/<tid>` can outlive the join by a moment (the kernel wakes the
+/// joiner when it clears the thread's tid, before it releases the task).
+fn assert_thread_exits(tid: gobridge::ThreadId) {
+    let path = format!("/proc/self/task/{tid}");
+    let deadline = std::time::Instant::now() + GUARD;
+    while std::path::Path::new(&path).exists() {
+        assert!(std::time::Instant::now() < deadline, "thread {tid} never exited");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn executor_thread_has_its_name() {
     let exec = PinnedExecutor::new("named-exec").unwrap();
@@ -70,31 +82,42 @@ fn waiting_on_a_ticket_from_the_executor_thread_runs_it_inline() {
     assert_eq!(got, exec.tid());
 }
 
+/// `Err(Panicked)` whose message is `message` followed by the location of the panic, which is
+/// in this file at `line`.
+#[track_caller]
+fn assert_panicked_at<T: std::fmt::Debug>(r: Result<T, Error>, message: &str, line: u32) {
+    let want = format!("{message} at {}:{line}:", file!());
+    match r {
+        Err(Error::Panicked(m)) if m.starts_with(&want) => {
+            let column = &m[want.len()..];
+            assert!(column.parse::<u32>().is_ok(), "{m:?} does not end with a column");
+        }
+        other => panic!("want Panicked({want:?}...), got {other:?}"),
+    }
+}
+
 #[test]
-fn panics_of_every_payload_kind_are_reported_and_the_executor_lives_on() {
+fn panics_of_every_payload_kind_are_reported_with_their_location_and_the_executor_lives_on() {
     let exec = PinnedExecutor::new("panics").unwrap();
-    assert_eq!(
-        exec.run(|| panic!("static str")),
-        Err::<(), _>(Error::Panicked("static str".into()))
-    );
+    let line = line!() + 1;
+    assert_panicked_at(exec.run(|| panic!("static str")), "static str", line);
     let n = 7;
-    assert_eq!(
-        exec.run(|| panic!("formatted {n}")),
-        Err::<(), _>(Error::Panicked("formatted 7".into()))
-    );
-    assert_eq!(
-        exec.run(|| std::panic::panic_any(42u32)),
-        Err::<(), _>(Error::Panicked("non-string panic payload".into()))
-    );
+    let line = line!() + 1;
+    assert_panicked_at(exec.run(|| panic!("formatted {n}")), "formatted 7", line);
+    let line = line!() + 1;
+    let r = exec.run(|| std::panic::panic_any(42u32));
+    assert_panicked_at(r, "non-string panic payload", line);
+    let line = line!() + 1;
     let t = exec.submit(|| -> u32 { std::panic::panic_any(String::from("owned")) }).unwrap();
-    assert_eq!(t.wait(), Err(Error::Panicked("owned".into())));
+    assert_panicked_at(t.wait(), "owned", line);
     // Still serving, on the same thread.
     assert_eq!(exec.run(current_thread).unwrap(), exec.tid());
     // Inline (nested) panics are caught as well.
     let exec = Arc::new(exec);
     let inner = Arc::clone(&exec);
+    let line = line!() + 1;
     let nested = exec.run(move || inner.run(|| panic!("inner"))).unwrap();
-    assert_eq!(nested, Err::<(), _>(Error::Panicked("inner".into())));
+    assert_panicked_at(nested, "inner", line);
 }
 
 #[test]
@@ -116,7 +139,7 @@ fn run_and_submit_after_shutdown_are_refused() {
     exec.shutdown().unwrap();
     exec.shutdown_timeout(GUARD).unwrap();
     // The thread is gone (joined).
-    assert!(!std::path::Path::new(&format!("/proc/self/task/{}", exec.tid())).exists());
+    assert_thread_exits(exec.tid());
 }
 
 #[test]
@@ -553,8 +576,10 @@ fn pinned_state_with_an_rc() {
     });
     let (len, strong) = pinned.with(|(rc, _)| (rc.borrow().len(), Rc::strong_count(rc))).unwrap();
     assert_eq!((len, strong), (200, 1));
-    // A panic inside `with` leaves the state usable.
+    // A panic inside `with` poisons the state until the poison is cleared.
     assert!(matches!(pinned.with(|_| panic!("in with")), Err::<(), _>(Error::Panicked(_))));
+    assert!(pinned.is_poisoned());
+    pinned.clear_poison();
     // Nested `with` is refused instead of aliasing `&mut S`.
     let nested = pinned.with(|_| pinned.with(|_| ())).unwrap();
     assert!(matches!(nested, Err(Error::InvalidArgument(_))));
@@ -570,8 +595,9 @@ fn pinned_state_with_an_rc() {
 
 #[test]
 fn pinned_init_panic_is_an_error() {
+    let line = line!() + 1;
     let r = Pinned::<u32>::new("bad-init", || panic!("no state"));
-    assert_eq!(r.err(), Some(Error::Panicked("no state".into())));
+    assert_panicked_at(r, "no state", line);
 }
 
 #[test]
@@ -589,13 +615,16 @@ fn drop_shuts_down_and_fails_queued_jobs() {
         .unwrap();
     started_rx.recv_timeout(GUARD).unwrap();
     let queued: Vec<_> = (0..10).map(|i| exec.submit(move || i).unwrap()).collect();
-    drop(tx);
+    // Close while the first job still runs: `tx` stays alive so that the job waits out its
+    // 20 ms (dropping it first let the job return, and the worker run a queued job, before
+    // the drop closed the queue).
     drop(exec);
+    drop(tx);
     assert_eq!(first.wait(), Ok(1));
     for t in queued {
         assert_eq!(t.wait(), Err(Error::Shutdown));
     }
-    assert!(!std::path::Path::new(&format!("/proc/self/task/{tid}")).exists());
+    assert_thread_exits(tid);
 }
 
 /// The lowest CPU the calling thread may run on (its affinity mask may exclude CPU 0, as in
@@ -645,4 +674,104 @@ fn caller_and_executor_on_one_cpu_still_hand_off_every_job() {
     assert_eq!(sum, 2_000 * 1_999 / 2);
     // SAFETY: as above.
     assert_eq!(unsafe { libc::sched_getcpu() }, cpu as i32);
+}
+
+/// A job that reaches its own ticket (here through a shared slot) and waits on it gets
+/// `Err(InvalidArgument)` at once instead of waiting for itself for ever (the watchdog fails
+/// the test rather than hang).
+#[test]
+fn a_job_waiting_for_its_own_ticket_is_refused_not_deadlocked() {
+    type Shared = Arc<std::sync::Mutex<Option<gobridge::executor::Ticket<()>>>>;
+    let exec = PinnedExecutor::new("own-ticket").unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = Arc::clone(&gate);
+    let blocker = exec
+        .submit(move || {
+            g.wait();
+        })
+        .unwrap();
+    let cell: Shared = Arc::default();
+    let (tx, rx) = mpsc::channel();
+    let job_cell = Arc::clone(&cell);
+    let ticket = exec
+        .submit(move || {
+            let own = job_cell.lock().unwrap().take().expect("the test stored the ticket");
+            let mut own_again = own;
+            let timed = own_again.wait_timeout(Duration::from_secs(3600));
+            let _ = tx.send((timed, own_again.wait()));
+        })
+        .unwrap();
+    *cell.lock().unwrap() = Some(ticket);
+    gate.wait(); // the job starts only now, with its ticket in the cell
+    let (timed, waited) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("deadlock: a job waiting for its own ticket never returned");
+    let own = Error::InvalidArgument("a job cannot wait for its own ticket");
+    assert_eq!(timed, Err(own.clone()));
+    assert_eq!(waited, Err(own));
+    blocker.wait().unwrap();
+    assert_eq!(exec.run(|| 5).unwrap(), 5, "the executor lives on");
+}
+
+/// A panic inside `with` poisons the `Pinned` (later `with` calls refuse to run, naming the
+/// first panic), `with_poisoned` still reaches the state, and `clear_poison` lifts it.
+#[test]
+fn a_panic_in_with_poisons_the_state_until_cleared() {
+    use std::sync::atomic::AtomicBool;
+    let pinned = Arc::new(Pinned::new("poison", || vec![1u32, 2, 3]).unwrap());
+    assert!(!pinned.is_poisoned());
+    let line = line!() + 3;
+    let r = pinned.with(|v| {
+        v.push(4); // half-updated: the push happened, the rest did not
+        panic!("broke the invariant")
+    });
+    assert_panicked_at(r, "broke the invariant", line);
+    assert!(pinned.is_poisoned());
+    // Seen from another thread too, without a round trip.
+    let p = Arc::clone(&pinned);
+    assert!(std::thread::spawn(move || p.is_poisoned()).join().unwrap());
+
+    // Later `with` calls do not run their closure, and name the first panic.
+    let ran = AtomicBool::new(false);
+    let r = pinned.with(|_| ran.store(true, Ordering::SeqCst));
+    let first = format!("broke the invariant at {}:{line}:", file!());
+    match r {
+        Err(Error::Panicked(m)) => {
+            let rest = m.strip_prefix("state poisoned by an earlier panic: ").expect(&m);
+            assert!(rest.starts_with(&first), "{m}");
+        }
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    assert!(!ran.load(Ordering::SeqCst), "a closure ran on poisoned state");
+
+    // The executor itself is not poisoned: plain jobs still run on its thread.
+    assert_eq!(pinned.executor().submit(|| 7).unwrap().wait(), Ok(7));
+    // Nested access is still refused rather than aliased.
+    let nested = pinned.with_poisoned(|_| pinned.with_poisoned(|_| ())).unwrap();
+    assert!(matches!(nested, Err(Error::InvalidArgument(_))));
+
+    // `with_poisoned` reaches the state; a second panic keeps the first message.
+    assert_eq!(pinned.with_poisoned(|v| v.clone()), Ok(vec![1, 2, 3, 4]));
+    assert!(pinned.with_poisoned(|_| panic!("second")).is_err());
+    match pinned.with(|_| ()) {
+        Err(Error::Panicked(m)) => assert!(m.contains(&first), "{m}"),
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    // Repair, clear, and the state is usable again.
+    pinned.with_poisoned(|v| v.truncate(3)).unwrap();
+    pinned.clear_poison();
+    assert!(!pinned.is_poisoned());
+    assert_eq!(pinned.with(|v| v.len()), Ok(3));
+    pinned.clear_poison(); // a no-op when not poisoned
+    assert_eq!(pinned.with(|v| v.iter().sum::<u32>()), Ok(6));
+    // A later panic poisons again, with its own message.
+    assert!(pinned.with(|_| panic!("third")).is_err());
+    match pinned.with(|_| ()) {
+        Err(Error::Panicked(m)) => {
+            assert!(m.starts_with("state poisoned by an earlier panic: third at "), "{m}")
+        }
+        other => panic!("want a poisoned error, got {other:?}"),
+    }
+    pinned.shutdown().unwrap();
+    assert_eq!(pinned.with_poisoned(|_| ()), Err(Error::Shutdown));
 }

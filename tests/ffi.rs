@@ -74,9 +74,17 @@ fn run(which: u32, cap: usize) -> (i32, Status, Vec<u8>) {
     (code, st, buf)
 }
 
+/// The message of `zoo(which)`, whose panics all end with their location in `zoo`
+/// (`… at tests/ffi.rs:LINE:COL`), returned without it.
 fn message(which: u32) -> String {
-    let (_, st, buf) = run(which, 256);
-    String::from_utf8(buf[..st.msg_len].to_vec()).unwrap()
+    let (code, st, buf) = run(which, 256);
+    let text = String::from_utf8(buf[..st.msg_len].to_vec()).unwrap();
+    if code != Error::Panicked(String::new()).code() {
+        return text;
+    }
+    let (message, location) = text.rsplit_once(" at ").expect("a panic message without location");
+    assert!(location.starts_with(concat!(file!(), ":")), "{text}");
+    message.to_owned()
 }
 
 #[test]
@@ -107,7 +115,7 @@ fn interior_nul_is_escaped_for_c() {
     assert_eq!(message(4), "panicked: interior\\0NUL");
     // In Rust, `guard` keeps the message as it was.
     let e = ffi::guard(|| -> Result<()> { panic!("interior\0NUL") }).unwrap_err();
-    assert_eq!(e, Error::Panicked("interior\0NUL".into()));
+    assert!(matches!(e, Error::Panicked(m) if m.starts_with("interior\0NUL at ")));
 }
 
 #[test]
@@ -210,7 +218,6 @@ fn misaligned_status_is_ignored() {
 #[test]
 fn truncation_at_char_boundaries_of_every_capacity() {
     // A multi-byte message: every capacity yields a valid UTF-8 prefix, NUL-terminated.
-    let full = "panicked: héllo wörld ✓ 🦀";
     // SAFETY:
     // - status and buffers are valid for each call.
     unsafe extern "C" fn crab(status: *mut Status) -> i32 {
@@ -218,6 +225,13 @@ fn truncation_at_char_boundaries_of_every_capacity() {
         // - `status` is valid for the call (our contract).
         unsafe { ffi::call(status, || panic!("héllo wörld ✓ 🦀")) }
     }
+    let mut whole = [0u8; 256];
+    let mut st = Status::with_buffer(&mut whole);
+    // SAFETY:
+    // - `st` and its buffer are valid for the call.
+    assert_eq!(unsafe { crab(&mut st) }, 3);
+    let full = std::str::from_utf8(&whole[..st.msg_len]).unwrap().to_owned();
+    assert!(full.starts_with("panicked: héllo wörld ✓ 🦀 at tests/ffi.rs:"), "{full}");
     for cap in 0..=full.len() + 2 {
         let mut buf = vec![0xFFu8; cap];
         let mut st = Status::with_buffer(&mut buf);

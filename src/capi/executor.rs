@@ -1,24 +1,31 @@
 //! Pinned executors and the tickets of submitted jobs.
 
 use super::callback::{Callback, CallbackJob};
-use crate::executor::{CancelToken, PinnedExecutor, Ticket};
+use crate::executor::{CancelToken, PinnedExecutor, Ticket, TicketWatch};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
 use crate::{Error, Result};
 use std::ffi::c_void;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 static EXECUTORS: HandleTable<PinnedExecutor> = HandleTable::new(kind::EXECUTOR);
 static TICKETS: HandleTable<CTicket> = HandleTable::new(kind::TICKET);
 
-/// A ticket behind a handle: the Rust ticket and, once known, the job's outcome (so that
-/// waiting again returns the same answer), and the token the job runs under. The token sits
-/// outside the lock: cancelling never waits for a waiter's slice.
+/// A ticket behind a handle. No lock is ever held while its job runs or while anyone waits,
+/// so the job itself may reach its own ticket (fd, cancel, even wait, which then reports
+/// `InvalidArgument` instead of waiting for itself):
+///
+/// - `watch` waits (running a queued job inline on the executor's thread), gives the fd and
+///   withdraws a queued job, all through `&self`;
+/// - `state` is locked only to take the result once and cache the outcome, so that waiting
+///   again returns the same answer;
+/// - `token` is what the job runs under: cancelling reaches a running job.
 #[derive(Debug)]
 struct CTicket {
+    watch: TicketWatch<Result<()>>,
     state: Mutex<TicketState>,
     token: CancelToken,
 }
@@ -31,12 +38,16 @@ struct TicketState {
     outcome: Option<Result<()>>,
 }
 
-/// How long one blocking wait holds the ticket's lock before letting `cancel`/`fd` in.
-const WAIT_SLICE: Duration = Duration::from_millis(20);
-
 impl CTicket {
-    fn lock(&self) -> MutexGuard<'_, TicketState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The outcome if the job is finished (taken from the ticket once, then cached). The lock
+    /// is held only for this: nothing here waits or runs a job.
+    fn outcome(&self) -> Option<Result<()>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.outcome.is_none() {
+            let taken = state.ticket.try_take()?;
+            state.outcome = Some(taken.and_then(|job_result| job_result));
+        }
+        state.outcome.clone()
     }
 }
 
@@ -97,8 +108,9 @@ pub fn submit_ticket(
     let token = CancelToken::new();
     let job_token = token.clone();
     let ticket = executor(executor_handle)?.submit(move || job_token.run(job))?;
+    let watch = ticket.watch();
     let state = Mutex::new(TicketState { ticket, outcome: None });
-    Ok(TICKETS.insert(CTicket { state, token })?.as_raw())
+    Ok(TICKETS.insert(CTicket { watch, state, token })?.as_raw())
 }
 
 /// The executor name a C caller passed: `name_len` bytes of UTF-8 without NUL at `name`
@@ -363,9 +375,7 @@ pub unsafe extern "C" fn gobridge_ticket_fd(
 ) -> i32 {
     // SAFETY:
     // - `out_fd` and `status` are as `call_out` requires: this function's contract.
-    unsafe {
-        ffi::call_out(status, out_fd, || Ok(ticket(ticket_handle)?.lock().ticket.fd()?.as_raw_fd()))
-    }
+    unsafe { ffi::call_out(status, out_fd, || Ok(ticket(ticket_handle)?.watch.fd()?.as_raw_fd())) }
 }
 
 /// Waits for the ticket's job: `timeout_ns < 0` waits for ever, `0` only polls. Returns the
@@ -374,8 +384,11 @@ pub unsafe extern "C" fn gobridge_ticket_fd(
 /// `GOBRIDGE_E_TIMEOUT` if it is not finished yet, which leaves the ticket usable. Once
 /// finished, every later wait returns the same outcome.
 ///
-/// Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; called on the executor's own thread for a
-/// job that has not started, it runs the job inline instead of deadlocking.
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` when called from inside
+/// the ticket's own job (which cannot finish while it waits for itself). Any thread; called on
+/// the executor's own thread with a non-zero timeout for a job that has not started, it runs
+/// the job inline instead of deadlocking (a poll never runs it). No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
+/// `gobridge_ticket_cancel` and `gobridge_ticket_wait` on its own ticket.
 ///
 /// # Safety
 ///
@@ -388,37 +401,23 @@ pub unsafe extern "C" fn gobridge_ticket_wait(
 ) -> i32 {
     let body = || {
         let t = ticket(ticket_handle)?;
+        if let Some(outcome) = t.outcome() {
+            return outcome;
+        }
+        if timeout_ns == 0 {
+            // A poll: no inline run, no spinning (a Go caller polls before it parks in the
+            // netpoller).
+            t.watch.refuse_self_wait()?;
+            return Err(Error::Timeout);
+        }
         let deadline =
             u64::try_from(timeout_ns).ok().map(|ns| Instant::now() + Duration::from_nanos(ns));
-        loop {
-            let mut state = t.lock();
-            if let Some(outcome) = &state.outcome {
-                return outcome.clone();
-            }
-            if let Some(outcome) = state.ticket.try_take() {
-                let outcome = outcome.and_then(|job_result| job_result);
-                state.outcome = Some(outcome.clone());
-                return outcome;
-            }
-            let slice = match deadline {
-                None => WAIT_SLICE,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Timeout);
-                    }
-                    left.min(WAIT_SLICE)
-                }
-            };
-            match state.ticket.wait_timeout(slice) {
-                Err(Error::Timeout) => {} // release the lock, then wait again
-                outcome => {
-                    let outcome = outcome.and_then(|job_result| job_result);
-                    state.outcome = Some(outcome.clone());
-                    return outcome;
-                }
-            }
+        // No lock is held here: the job (run inline or on the executor) may use its ticket.
+        if !t.watch.wait_ready(deadline)? {
+            return Err(Error::Timeout);
         }
+        // Ready: the result is taken now, or was by a concurrent wait that cached it.
+        t.outcome().unwrap_or(Err(Error::Timeout))
     };
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
@@ -449,7 +448,7 @@ pub unsafe extern "C" fn gobridge_ticket_cancel(
         ffi::call_out(status, out_cancelled, || {
             let t = ticket(ticket_handle)?;
             t.token.cancel();
-            Ok(t.lock().ticket.cancel())
+            Ok(t.watch.cancel())
         })
     }
 }

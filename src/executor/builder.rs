@@ -120,6 +120,8 @@ impl ExecutorBuilder {
         if self.name.as_bytes().contains(&0) {
             return Err(Error::InvalidArgument("executor name contains a NUL byte"));
         }
+        // Jobs' panics carry their location (the hook is installed once per process).
+        crate::ffi::record_panic_locations();
         let shared = Arc::new(Shared::new(self.spin));
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(ThreadId, StatePtr<S>)>>(1);
         let mut builder = std::thread::Builder::new().name(self.name.clone());

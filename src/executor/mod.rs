@@ -23,7 +23,8 @@
 //!   not started, or get a [file descriptor](Ticket::fd) that becomes readable when the result
 //!   is ready, so that a Go goroutine can wait in the netpoller instead of holding an OS thread.
 //! - [`Pinned<S>`]: an executor that owns state `S` created by an init closure on its thread.
-//!   `S` may be `!Send`; [`with`](Pinned::with) reaches it; it is dropped on its thread.
+//!   `S` may be `!Send`; [`with`](Pinned::with) reaches it; it is dropped on its thread. A
+//!   panic inside `with` [poisons](Pinned#poisoning) it, as a panic poisons a `Mutex`.
 //! - [`PinnedPool`]: a fixed set of executors with key affinity (same key, same thread) and
 //!   least-loaded placement: blocking work on a bounded number of OS threads.
 //! - [`ExecutorBuilder`]: name, stack size, signal mask and spin window.
@@ -31,7 +32,9 @@
 //! # Failure semantics
 //!
 //! - A job that panics is `Err(Error::Panicked(message))` (the message of a `&str` or `String`
-//!   payload, else `"non-string panic payload"`); the executor keeps serving.
+//!   payload, else `"non-string panic payload"`, followed by the panic's location, `at
+//!   src/job.rs:12:5`, see [`record_panic_locations`](crate::ffi::record_panic_locations)); the
+//!   executor keeps serving.
 //! - Shutdown (explicit, or by dropping the executor) refuses new work with `Err(Shutdown)`,
 //!   lets the running job finish, fails every queued job with `Err(Shutdown)` and joins the
 //!   thread. Every job is run exactly once or reported as `Shutdown` (or `Cancelled`) to its
@@ -41,6 +44,8 @@
 //!   exits by itself when the job returns).
 //! - On the executor's own thread, `run` runs inline, waiting on a ticket of a job that has
 //!   not started runs it inline, and `shutdown` closes the executor without waiting for itself.
+//!   A job that waits for its own ticket gets `Err(InvalidArgument)` at once (it cannot finish
+//!   while it waits for itself).
 //!
 //! # Latency
 //!
@@ -72,7 +77,7 @@
 //! let exec = PinnedExecutor::new("jobs")?;
 //! let ticket = exec.submit(|| 2 + 2)?;
 //! assert_eq!(ticket.wait()?, 4);
-//! assert!(matches!(exec.run(|| panic!("boom")), Err(gobridge::Error::Panicked(m)) if m == "boom"));
+//! assert!(matches!(exec.run(|| panic!("boom")), Err(gobridge::Error::Panicked(m)) if m.starts_with("boom at ")));
 //! exec.shutdown()?;
 //! assert_eq!(exec.run(|| ()), Err(gobridge::Error::Shutdown));
 //! # Ok::<(), gobridge::Error>(())
@@ -114,5 +119,7 @@ pub use pinned::Pinned;
 pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};
 pub use ticket::Ticket;
+
+pub(crate) use ticket::TicketWatch;
 
 pub(crate) use home::Home;

@@ -19,9 +19,9 @@
 
 use super::spin::spin_until;
 use crate::primitive::UnsafeCell;
-use crate::primitive::sync::atomic::{AtomicU8, Ordering, fence};
+use crate::primitive::sync::atomic::{AtomicU8, AtomicU32, Ordering, fence};
 use crate::primitive::sync::{Condvar, Mutex};
-use crate::{Error, Result};
+use crate::{Error, Result, current_thread};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -39,6 +39,9 @@ const FD: u8 = 2;
 pub(crate) struct Slot<R> {
     state: AtomicU8,
     interest: AtomicU8,
+    /// The kernel tid of the thread that won [`claim`](Self::claim) (0 before): how a waiter
+    /// tells that the job it would wait for is running on its own stack.
+    claimer: AtomicU32,
     value: UnsafeCell<Option<Result<R>>>,
     lock: Mutex<()>,
     cv: Condvar,
@@ -50,6 +53,7 @@ impl<R> Slot<R> {
         Slot {
             state: AtomicU8::new(QUEUED),
             interest: AtomicU8::new(0),
+            claimer: AtomicU32::new(0),
             value: UnsafeCell::new(None),
             lock: Mutex::new(()),
             cv: Condvar::new(),
@@ -65,7 +69,26 @@ impl<R> Slot<R> {
         if self.state.load(Ordering::Relaxed) != QUEUED {
             return false;
         }
-        self.state.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        let won = self
+            .state
+            .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if won {
+            // Relaxed: only the claiming thread itself needs to see its own tid here (see
+            // `claimed_here`); the slot is claimed once, so no other thread's tid is ever stored.
+            self.claimer.store(current_thread().as_raw() as u32, Ordering::Relaxed);
+        }
+        won
+    }
+
+    /// Whether the job is claimed but not finished, by the calling thread: it is running (or
+    /// being failed) further up this thread's stack, so waiting for it here would wait for
+    /// ever.
+    pub(crate) fn claimed_here(&self) -> bool {
+        // The claimer field is written once, by the claimer after its CAS: a thread reads its
+        // own tid there only if it stored it itself (program order), never by a race.
+        self.state.load(Ordering::Acquire) == RUNNING
+            && self.claimer.load(Ordering::Relaxed) == current_thread().as_raw() as u32
     }
 
     pub(crate) fn is_queued(&self) -> bool {

@@ -14,7 +14,8 @@ pub const NON_STRING_PANIC: &str = "non-string panic payload";
 /// `guard` never panics itself, whatever the payload:
 ///
 /// - a `&'static str` or `String` payload (what `panic!("...")` produces) becomes the message,
-///   unchanged — an interior NUL byte included (the [`Status`] writer escapes it for C);
+///   unchanged — an interior NUL byte included (the [`Status`] writer escapes it for C) —
+///   followed by the panic's location (see below);
 /// - any other payload (`std::panic::panic_any(42)`, a type whose `Display` panics) becomes
 ///   [`NON_STRING_PANIC`]: the payload is never formatted, so no user code runs;
 /// - the payload is then dropped inside a second `catch_unwind`; if its `Drop` panics too, that
@@ -35,23 +36,30 @@ pub const NON_STRING_PANIC: &str = "non-string panic payload";
 ///   panic"). No library can intercept that; `tests/ffi.rs` proves the abort in a child
 ///   process. Passing such a value as a payload (`panic_any(value)`) is caught.
 ///
-/// # The panic hook
+/// # The panic hook and the location
 ///
-/// `guard` leaves the process's panic hook alone: the default hook still prints the panic
-/// message to stderr (useful in a service's logs). A program that wants guarded panics to be
-/// silent installs its own hook with [`std::panic::set_hook`]; a library must not replace a
-/// process-wide hook behind its user's back, so gobridge never does.
+/// A caught panic's message ends with where it happened, `boom at src/lib.rs:12:5`, when the
+/// panic hook saw it: `guard` installs (once per process) a hook that records the location
+/// and then calls the hook that was there before, so what the process prints or logs for a
+/// panic is unchanged — with the default hook, the panic message still goes to stderr. See
+/// [`record_panic_locations`](super::record_panic_locations) for how it chains with a hook of
+/// your own; a program that wants guarded panics to be silent installs its own hook that
+/// prints nothing, and gobridge's records locations in front of it all the same.
 ///
 /// ```
 /// use gobridge::{Error, ffi::guard};
 ///
 /// assert_eq!(guard(|| Ok(7)), Ok(7));
+/// let line = line!() + 1;
 /// let err = guard(|| -> gobridge::Result<()> { panic!("boom {}", 1) }).unwrap_err();
-/// assert_eq!(err, Error::Panicked("boom 1".into()));
+/// let at = format!("boom 1 at {}:{line}:", file!());
+/// assert!(matches!(&err, Error::Panicked(m) if m.starts_with(&at)), "{err}");
 /// let err = guard(|| -> gobridge::Result<()> { std::panic::panic_any(42_u32) }).unwrap_err();
-/// assert_eq!(err, Error::Panicked(gobridge::ffi::NON_STRING_PANIC.into()));
+/// let Error::Panicked(m) = err else { unreachable!() };
+/// assert!(m.starts_with(gobridge::ffi::NON_STRING_PANIC), "{m}");
 /// ```
 pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    super::record_panic_locations();
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => Err(panic_error(payload)),
@@ -61,8 +69,18 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// The [`Error::Panicked`] of a caught panic: the one place a payload becomes text, for
 /// [`guard`] and for the executor's jobs alike. The payload is then dropped with any panic
 /// from its `Drop` contained.
+///
+/// When the panic hook of [`record_panic_locations`](super::record_panic_locations) saw this
+/// panic, the message ends with its location: `boom at src/lib.rs:12:5`. Call it on the
+/// thread that caught the panic, right after `catch_unwind` (the location is a thread-local).
 pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
-    Error::Panicked(payload_message(payload))
+    let record = super::location::take();
+    let message = payload_message(payload);
+    let text = message.as_deref().unwrap_or(NON_STRING_PANIC);
+    Error::Panicked(match record.and_then(|r| r.location_for(message.as_deref())) {
+        Some(location) => format!("{text} at {location}"),
+        None => text.to_owned(),
+    })
 }
 
 /// Drops `value` where a panic must not escape (an executor thread, a drop sent home): a
@@ -73,17 +91,14 @@ pub(crate) fn drop_quietly<T>(value: T) {
     }
 }
 
-/// Extracts the message of a panic payload without running any of the payload's own code
-/// except its `Drop`, which is itself contained.
-fn payload_message(payload: Box<dyn Any + Send>) -> String {
+/// Extracts the message of a panic payload (`None`: not a string) without running any of the
+/// payload's own code except its `Drop`, which is itself contained.
+fn payload_message(payload: Box<dyn Any + Send>) -> Option<String> {
     let payload = match payload.downcast::<String>() {
-        Ok(s) => return *s,
+        Ok(s) => return Some(*s),
         Err(other) => other,
     };
-    let message = match payload.downcast_ref::<&'static str>() {
-        Some(s) => (*s).to_owned(),
-        None => NON_STRING_PANIC.to_owned(),
-    };
+    let message = payload.downcast_ref::<&'static str>().map(|s| (*s).to_owned());
     drop_contained(payload);
     message
 }

@@ -44,6 +44,7 @@
 
 #[allow(unsafe_code)] // `call` writes the caller's status
 mod guard;
+mod location;
 #[allow(unsafe_code)] // writes through the caller's out-pointers
 mod out;
 #[allow(unsafe_code)] // writes the caller's status and message buffer
@@ -51,5 +52,6 @@ mod status;
 
 pub use guard::{NON_STRING_PANIC, call, guard};
 pub(crate) use guard::{drop_quietly, panic_error};
+pub use location::record_panic_locations;
 pub use out::{call_out, call_out_slice, out_ptr, write_if_valid};
 pub use status::Status;
