@@ -69,7 +69,8 @@
 #define GOBRIDGE_E_SHUTDOWN 2
 
 /*
- Status code: the call panicked inside Rust; the message is the panic message.
+ Status code: the call panicked inside Rust; the message is the panic message, followed
+ by its location (`at src/lib.rs:12:5`) when Rust could record it.
  */
 #define GOBRIDGE_E_PANICKED 3
 
@@ -567,8 +568,11 @@ int32_t gobridge_ticket_fd(uint64_t ticket_handle, int32_t *out_fd, struct Gobri
  `GOBRIDGE_E_TIMEOUT` if it is not finished yet, which leaves the ticket usable. Once
  finished, every later wait returns the same outcome.
 
- Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; called on the executor's own thread for a
- job that has not started, it runs the job inline instead of deadlocking.
+ Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` when called from inside
+ the ticket's own job (which cannot finish while it waits for itself). Any thread; called on
+ the executor's own thread with a non-zero timeout for a job that has not started, it runs
+ the job inline instead of deadlocking (a poll never runs it). No lock is held while the job runs: the job may call `gobridge_ticket_fd`,
+ `gobridge_ticket_cancel` and `gobridge_ticket_wait` on its own ticket.
 
  # Safety
 
