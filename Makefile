@@ -20,7 +20,7 @@ DIST_DIR := target/dist/go-harness
 PREFIX ?= /usr/local
 
 .PHONY: all build demo test fmt-check clippy rust-test loom examples go-test go-module-test \
-	author-example bench header dist install clean
+	author-example bench stress header dist install clean
 
 all: build
 
@@ -122,8 +122,20 @@ header:
 
 ## bench: criterion benches and Go benchmarks, each beside its baseline, as one table of ratios.
 bench: build
-	{ $(CARGO) bench --workspace --all-features 2>&1; $(MAKE) -s -C go-harness bench-raw; } \
+	$(CARGO) build --release -p tally
+	scripts/stage-archive.sh target/release/libtally.a $(AUTHOR_GO)/lib libtally.a
+	{ $(CARGO) bench --workspace --all-features 2>&1; $(MAKE) -s -C go-harness bench-raw; \
+	  (cd $(AUTHOR_GO) && $(GO) test -tags gobridge_external -run '^$$' -bench CallStatus \
+	    -benchtime 1s -count 5 .); } \
 		| (cd go-harness && $(GO) run ./tools/benchtable)
+
+## stress: the stress suite at full size (make test runs it bounded): 10,000 goroutines x 100
+## Do under pprof + GC, 60,000 NotifySignals cycles under a signal storm, Pool ctx races,
+## concurrent Free/Close/Check, os/exec children with handlers installed, every API after Close.
+stress: build
+	cd go-harness && GOBRIDGE_STRESS=full GOBRIDGE_SCALE_CALLS=100 $(GO) test -count=1 -v \
+		-run 'TestStress|TestThousands' -timeout 30m ./gobridge | grep -E '^(---|ok|FAIL|PASS)|_test.go'
+	RUSTFLAGS="-D warnings" $(CARGO) test --release --all-features --test executor_stress
 
 clean:
 	$(CARGO) clean

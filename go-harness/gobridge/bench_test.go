@@ -154,3 +154,72 @@ func benchThreads(b *testing.B, wait func()) {
 	}
 	b.ReportMetric(float64(peakAll), "threads")
 }
+
+func benchPool(b *testing.B, run func(p *Pool) error) {
+	p, err := NewPool(4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := run(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Pool round trips from one goroutine: a Go no-op on a pool thread, and the built-in sleep of 0.
+func BenchmarkPoolDoNoop(b *testing.B) {
+	benchPool(b, func(p *Pool) error { return p.Do(context.Background(), func() {}) })
+}
+
+func BenchmarkPoolSleep0(b *testing.B) {
+	benchPool(b, func(p *Pool) error { return p.Sleep(context.Background(), 0) })
+}
+
+// Pool.Sleep(0) from 64 goroutines, per call, beside the same fan-in of Go request/response.
+func BenchmarkPoolSleep0Parallel64(b *testing.B) {
+	p, err := NewPool(4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	b.SetParallelism(32) // x GOMAXPROCS(2) = 64 goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := p.Sleep(context.Background(), 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkGoChanRoundTripParallel64(b *testing.B) {
+	req := make(chan chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				select {
+				case r := <-req:
+					r <- struct{}{}
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		resp := make(chan struct{})
+		for pb.Next() {
+			req <- resp
+			<-resp
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"runtime/cgo"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -43,7 +44,8 @@ type poolCore struct {
 	closed  bool
 	waiters map[uint64]*poolWaiter
 
-	threadIDs sync.Map // kernel tid of each pool thread seen running a Do job
+	threadIDs sync.Map    // kernel tid of each pool thread seen running a Do job
+	spinning  atomic.Bool // a waiter is polling the completion queue (spinWait)
 }
 
 type poolWaiter struct {
@@ -170,6 +172,50 @@ func (p *poolCore) drain(buf []C.GobridgeCompletion) bool {
 	}
 }
 
+// poolSpinWindow bounds how long one waiter polls the completion queue itself before it parks
+// on its channel (fed by the dispatcher from the netpoller). Most pool jobs finish within it,
+// and a poll costs one cgo call where a netpoller wake-up costs tens of microseconds.
+const poolSpinWindow = 50 * time.Microsecond
+
+// spinBatch is how many completions one poll takes (a batch of the spinner's buffer).
+const spinBatch = 16
+
+var spinBufs = sync.Pool{New: func() any { return new([spinBatch]C.GobridgeCompletion) }}
+
+// spinWait polls for w's completion for up to poolSpinWindow, delivering every completion it
+// takes to its waiter (as the dispatcher does). One goroutine spins at a time: with many
+// waiters the queue never goes quiet and the dispatcher keeps up. ok is false if w is still
+// waiting (or another goroutine was spinning).
+func (p *poolCore) spinWait(w *poolWaiter) (err error, ok bool) {
+	if !p.spinning.CompareAndSwap(false, true) {
+		return nil, false
+	}
+	defer p.spinning.Store(false)
+	buf := spinBufs.Get().(*[spinBatch]C.GobridgeCompletion)
+	defer spinBufs.Put(buf)
+	start := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case err := <-w.ch:
+			return err, true
+		default:
+		}
+		r := C.gb_pool_take_completions(p.h, &buf[0], spinBatch)
+		if resultErr(r) != nil {
+			return nil, false
+		}
+		for _, c := range buf[:int(r.value)] {
+			p.complete(uint64(c.job), int(c.code))
+		}
+		if r.value == 0 && i%8 == 7 {
+			if time.Since(start) > poolSpinWindow {
+				return nil, false
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
 func (p *poolCore) complete(job uint64, code int) {
 	p.mu.Lock()
 	w, ok := p.waiters[job]
@@ -216,6 +262,9 @@ func (p *poolCore) submit(w *poolWaiter, call func() C.gb_result) (uint64, error
 // waits for the completion, so it never returns while the job runs. A cancelled wait returns
 // ctx.Err(), or the job's panic.
 func (p *poolCore) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) error {
+	if err, ok := p.spinWait(w); ok {
+		return err
+	}
 	select {
 	case err := <-w.ch:
 		return err

@@ -39,6 +39,7 @@ type pairedLine struct {
 var pairs = []pair{
 	{"guarded gobridge call vs bare cgo call", "CallGuarded", "CallBare", "ns/op", "<= 1.15x", 1.15, false},
 	{"guarded call vs bare call with a result", "CallGuarded", "CallBareValue", "ns/op", "", 0, false},
+	{"CallStatus vs bare cgo call (author's fn)", "CallStatus/CallStatus", "CallStatus/bare", "ns/op", "<= 1.15x", 1.15, false},
 	{"Executor.Ping vs Go chan round trip", "ExecutorPing", "GoChanRoundTrip", "ns/op", "<= 1500 ns", 1500, true},
 	{"Executor.Do (no-op) vs Go chan round trip", "ExecutorDo", "GoChanRoundTrip", "ns/op", "<= 3000 ns", 3000, true},
 	{"Executor.Do, cancellable ctx vs Go chan", "ExecutorDoCancellableCtx", "GoChanRoundTrip", "ns/op", "", 0, false},
