@@ -12,6 +12,10 @@ package probe
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../gobridge -DGOBRIDGE_HARNESS
+#cgo nocallback probe_guarded_noop
+#cgo noescape probe_guarded_noop
+#cgo nocallback gobridge_bench_noop
+#cgo noescape gobridge_bench_noop
 #include <string.h>
 #include <unistd.h>
 #include "gobridge.h"
