@@ -223,3 +223,17 @@ func BenchmarkGoChanRoundTripParallel64(b *testing.B) {
 		}
 	})
 }
+
+// The floor of Executor.Do on this Go version: a C thread calling an exported Go no-op per
+// request, the caller spinning inside one cgo call (internal/probe/floor.c).
+func BenchmarkCallbackFloor(b *testing.B) {
+	if err := probe.FloorStart(); err != nil {
+		b.Fatal(err)
+	}
+	defer probe.FloorStop()
+	probe.FloorCall() // the first callback on the thread pays needm
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		probe.FloorCall()
+	}
+}
