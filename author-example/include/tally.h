@@ -74,6 +74,17 @@ int32_t tally_free(uint64_t h, GobridgeStatus *status);
 int32_t tally_hash_on(uint64_t executor, GobridgeForeignSlice_u8 data, uint64_t *out_hash, int32_t *out_tid, GobridgeStatus *status);
 
 /*
+ Computes the FNV-1a hash of `data` (lent for this call) on the calling thread and writes it
+ to `*out`: a function with no state, the cheapest shape of an author's call.
+
+ # Safety
+
+ `data` is a valid view for the call; `out` is NULL or valid for a write of `uint64_t`;
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t tally_fnv(GobridgeForeignSlice_u8 data, uint64_t *out, GobridgeStatus *status);
+
+/*
  Queues a long job on the executor Go created: `rounds` rounds of hashing, about 100 µs
  each, checking its cancellation token between rounds. Writes a ticket for
  `gobridge_ticket_wait` (Go: `gobridge.WaitTicket`); the ticket's outcome is 0, or

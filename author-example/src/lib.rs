@@ -173,6 +173,24 @@ pub unsafe extern "C" fn tally_hash_on(
     unsafe { ffi::call_out(status, out_hash, body) }
 }
 
+/// Computes the FNV-1a hash of `data` (lent for this call) on the calling thread and writes it
+/// to `*out`: a function with no state, the cheapest shape of an author's call.
+///
+/// # Safety
+///
+/// `data` is a valid view for the call; `out` is NULL or valid for a write of `uint64_t`;
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tally_fnv(
+    data: GobridgeForeignSlice_u8<'_>,
+    out: *mut u64,
+    status: *mut GobridgeStatus,
+) -> i32 {
+    // SAFETY:
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, || Ok(fnv1a(data.get()?))) }
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes
         .iter()
