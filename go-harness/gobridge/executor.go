@@ -23,9 +23,10 @@ import (
 // goroutine or OS thread called Do, so thread-affine native state (a GL context, a
 // thread-local "last error" slot, a library that checks pthread_self) stays consistent.
 //
-// The thread is spawned with the Go runtime's asynchronous signals (SIGURG, SIGPROF) blocked
-// from its first instruction, so blocking native calls on it are not interrupted by
-// preemption or profiling.
+// The thread is spawned with every asynchronous signal blocked from its first instruction, so
+// blocking native calls on it are not interrupted by the Go runtime's preemption (SIGURG) or
+// profiling (SIGPROF), and process-directed signals go to Go's threads (see WithBlockedSignals).
+// The mask holds for the thread's life, across Go callbacks.
 //
 // An Executor is safe for concurrent use, from any number of goroutines: at most
 // MaxBlockedWaiters of them wait in a cgo call (each holding an OS thread); the others wait in
@@ -49,8 +50,9 @@ type Executor struct {
 const MaxBlockedWaiters = 4
 
 // NewExecutor spawns an executor thread named name (the kernel truncates thread names to 15
-// bytes). By default it has the platform's stack size and SIGURG and SIGPROF blocked from its
-// first instruction; WithStackSize and WithBlockedSignals change that.
+// bytes). By default it has the platform's stack size and every asynchronous signal blocked
+// from its first instruction (see WithBlockedSignals); WithStackSize and WithBlockedSignals
+// change that.
 func NewExecutor(name string, opts ...Option) (*Executor, error) {
 	o, err := applyOptions(opts)
 	if err != nil {

@@ -24,7 +24,7 @@ type threadOptions struct {
 }
 
 func defaultThreadOptions() threadOptions {
-	return threadOptions{blocked: goRuntimeSignals}
+	return threadOptions{blocked: asyncSignals}
 }
 
 // WithStackSize sets each thread's stack size in bytes (MinStackSize or more; the default is
@@ -39,10 +39,15 @@ func WithStackSize(bytes int) Option {
 	}
 }
 
-// WithBlockedSignals replaces the signals blocked on each thread from its first instruction
-// (the default: SIGURG and SIGPROF, the Go runtime's asynchronous signals, so blocking native
-// calls on the thread see no EINTR from preemption or profiling). WithBlockedSignals() with no
-// signals blocks none. A signal that must never be blocked (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,
+// WithBlockedSignals replaces the signals blocked on each thread from its first instruction.
+// The default blocks every asynchronous standard signal (1-31 but the synchronous SIGSEGV,
+// SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS and the unblockable SIGKILL, SIGSTOP): SIGURG and
+// SIGPROF, so blocking native calls see no EINTR from preemption or profiling, and every other
+// one, so the kernel delivers process-directed signals to Go's threads. A signal Go has no use
+// for (SIGUSR1 without signal.Notify, SIGPIPE, ...) that lands on a thread Go did not create
+// makes Go's handler restore the default action and re-raise it, which kills the process: with
+// the default mask it never lands on gobridge's threads. WithBlockedSignals() with no signals
+// blocks none. A signal that must never be blocked (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,
 // SIGFPE, SIGILL, SIGTRAP) is ErrUnblockable, reported by the constructor.
 func WithBlockedSignals(sigs ...os.Signal) Option {
 	return func(o *threadOptions) error {
@@ -68,7 +73,23 @@ func applyOptions(opts []Option) (threadOptions, error) {
 	return o, nil
 }
 
-// goRuntimeSignals is the default mask of threads gobridge spawns: SIGURG | SIGPROF.
+// goRuntimeSignals are the Go runtime's asynchronous signals: SIGURG | SIGPROF.
 var goRuntimeSignals = sigBit(syscall.SIGURG) | sigBit(syscall.SIGPROF)
+
+// asyncSignals is the default mask of threads gobridge spawns: signals 1-31 but the
+// synchronous and unblockable ones (real-time signals stay open: glibc uses 32 and 33 to run
+// setuid and thread cancellation on every thread).
+var asyncSignals = func() uint64 {
+	var bits uint64
+	for s := syscall.Signal(1); s <= 31; s++ {
+		switch s {
+		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE,
+			syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS:
+			continue
+		}
+		bits |= sigBit(s)
+	}
+	return bits
+}()
 
 func sigBit(s syscall.Signal) uint64 { return 1 << (uint(s) - 1) }

@@ -58,8 +58,8 @@ type poolWaiter struct {
 const completionBatch = 256
 
 // NewPool starts a pool of threads Rust-owned OS threads (1 to 1024). By default each has the
-// platform's stack size and SIGURG and SIGPROF blocked from its first instruction;
-// WithStackSize and WithBlockedSignals change that.
+// platform's stack size and every asynchronous signal blocked from its first instruction (see
+// WithBlockedSignals); WithStackSize and WithBlockedSignals change that.
 func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if threads < 1 || threads > 1024 {
 		return nil, invalidArg("pool threads must be in 1..=1024")

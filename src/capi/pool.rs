@@ -7,7 +7,7 @@
 
 use super::callback::{Callback, CallbackJob};
 use super::executor::GOBRIDGE_MIN_STACK_SIZE;
-use crate::executor::{self, CancelToken, ExecutorBuilder, PinnedPool};
+use crate::executor::{self, CancelToken, ExecutorBuilder, PinnedPool, TicketWatch};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -53,8 +53,17 @@ struct CPool {
     /// that saw `true` is never refused: a job id is handed out exactly when its job was
     /// accepted, and then it gets exactly one completion.
     accepting: RwLock<bool>,
-    /// The cancellation token of every job not yet finished, by job id.
-    tokens: Arc<Mutex<HashMap<u64, CancelToken>>>,
+    /// Every job not yet finished, by job id.
+    pending: Arc<Mutex<HashMap<u64, PendingJob>>>,
+}
+
+/// What cancelling a pool job needs: its token (a running job polls it), its ticket (a queued
+/// job is withdrawn through it), and the flag that makes its completion exactly-once.
+#[derive(Debug, Clone)]
+struct PendingJob {
+    token: CancelToken,
+    watch: Option<TicketWatch<()>>,
+    reported: Arc<AtomicBool>,
 }
 
 /// The completion queue and its eventfd (non-blocking, counter mode).
@@ -81,7 +90,9 @@ impl Completions {
 /// running (shut down: queued jobs are dropped) or while unwinding (panicked).
 struct JobGuard {
     completions: Arc<Completions>,
-    tokens: Arc<Mutex<HashMap<u64, CancelToken>>>,
+    pending: Arc<Mutex<HashMap<u64, PendingJob>>>,
+    /// Set by whoever reports the job first: the guard, or `cancel` withdrawing it.
+    reported: Arc<AtomicBool>,
     job: u64,
     done: bool,
 }
@@ -89,15 +100,17 @@ struct JobGuard {
 impl JobGuard {
     fn finish(mut self, result: Result<()>) {
         self.done = true;
-        let code = result.err().map_or(0, |e| e.code());
-        self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
+        if !self.reported.swap(true, Ordering::AcqRel) {
+            let code = result.err().map_or(0, |e| e.code());
+            self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
+        }
     }
 }
 
 impl Drop for JobGuard {
     fn drop(&mut self) {
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
-        if !self.done {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
+        if !self.done && !self.reported.swap(true, Ordering::AcqRel) {
             let code = if std::thread::panicking() {
                 Error::Panicked(String::new()).code()
             } else {
@@ -123,29 +136,50 @@ impl CPool {
         }
         let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
         let token = CancelToken::new();
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).insert(job, token.clone());
+        let reported = Arc::new(AtomicBool::new(false));
+        let entry =
+            PendingJob { token: token.clone(), watch: None, reported: Arc::clone(&reported) };
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).insert(job, entry);
         let guard = JobGuard {
             completions: Arc::clone(&self.completions),
-            tokens: Arc::clone(&self.tokens),
+            pending: Arc::clone(&self.pending),
+            reported,
             job,
             done: false,
         };
-        // The ticket is dropped at once: that detaches the job, which still runs (its
-        // completion goes through the queue instead). No refusal is possible while we hold
-        // `accepting` (see the field), so the guard never reports an id we did not return.
-        self.pool
-            .submit(move || {
-                let result =
-                    if token.is_cancelled() { Err(Error::Cancelled) } else { token.run(work) };
-                guard.finish(result);
-            })
-            .map(|_detached| job)
+        // The ticket is dropped once its watch is recorded: that detaches the job, which still
+        // runs (its completion goes through the queue instead). No refusal is possible while we
+        // hold `accepting` (see the field), so the guard never reports an id we did not return.
+        let ticket = self.pool.submit(move || {
+            let result = if token.is_cancelled() { Err(Error::Cancelled) } else { token.run(work) };
+            guard.finish(result);
+        })?;
+        if let Some(entry) =
+            self.pending.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&job)
+        {
+            entry.watch = Some(ticket.watch());
+        }
+        Ok(job)
     }
 
-    /// Sets the token of `job` if it has not finished; false if it has (or never existed).
+    /// Cancels `job`: sets its token (a running job sees it) and withdraws it if it is still
+    /// queued, reporting it `Cancelled` at once rather than when a thread reaches it. False if
+    /// it had already finished (or never existed).
     fn cancel(&self, job: u64) -> bool {
-        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        tokens.get(&job).map(CancelToken::cancel).is_some()
+        // Clone what is needed and let the lock go: withdrawing may drop the job's closure,
+        // whose guard takes the same lock.
+        let Some(entry) =
+            self.pending.lock().unwrap_or_else(PoisonError::into_inner).get(&job).cloned()
+        else {
+            return false;
+        };
+        entry.token.cancel();
+        let withdrawn = entry.watch.as_ref().is_some_and(TicketWatch::cancel);
+        if withdrawn && !entry.reported.swap(true, Ordering::AcqRel) {
+            let code = Error::Cancelled.code();
+            self.completions.push(Completion { job, code, sys_errno: 0 });
+        }
+        true
     }
 
     /// Refuses new submissions from now on, then shuts the executors down (queued jobs complete
@@ -228,7 +262,7 @@ fn new_pool(threads: usize, executor: ExecutorBuilder) -> Result<u64> {
         completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
         next_job: AtomicU64::new(0),
         accepting: RwLock::new(true),
-        tokens: Arc::new(Mutex::new(HashMap::new())),
+        pending: Arc::new(Mutex::new(HashMap::new())),
     })?;
     Ok(handle.as_raw())
 }
