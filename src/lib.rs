@@ -178,5 +178,10 @@ mod thread_id;
 pub mod capi;
 
 pub use error::{BufferError, Error, Result, codes};
+/// The errno type of [`Error::Sys`], re-exported for the same reason.
+pub use nix::errno::Errno;
+/// The signal type gobridge's API takes (`SignalSet::from_signals`, `Error::Unblockable`, ...),
+/// re-exported so that gobridge is the only dependency an author needs.
+pub use nix::sys::signal::Signal;
 pub use thread_bound::ThreadBound;
 pub use thread_id::{ThreadId, current_thread};

@@ -20,9 +20,10 @@
 //! | `GOBRIDGE_E_SHUTDOWN` | the executor was closed before the job ran |
 
 use gobridge::capi::{self, GobridgeForeignSlice_u8, GobridgeStatus};
-use gobridge::executor::{self, Pinned};
+use gobridge::executor::{self, ExecutorBuilder, Pinned};
 use gobridge::ffi;
 use gobridge::handle::{Handle, HandleTable, kind};
+use gobridge::sigmask::SignalSet;
 use gobridge::{Error, Result};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -49,7 +50,13 @@ fn tally(h: u64) -> Result<std::sync::Arc<Pinned<Words>>> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tally_new(out: *mut u64, status: *mut GobridgeStatus) -> i32 {
     let body = || {
-        let words = Pinned::new("tally", Words::default)?;
+        // Every asynchronous signal blocked on the tally's thread, as on the Go package's own
+        // threads: a stray SIGUSR1 or SIGPIPE then goes to a Go thread instead of killing the
+        // process through Go's handler.
+        let words = ExecutorBuilder::new()
+            .name("tally")
+            .mask(SignalSet::asynchronous())
+            .spawn_pinned(Words::default)?;
         Ok(TALLIES.insert(words)?.as_raw())
     };
     // SAFETY:

@@ -49,6 +49,30 @@ impl SignalSet {
         Self::from_signals([Signal::SIGURG, Signal::SIGPROF])
     }
 
+    /// Every asynchronous standard signal: all that nix's `Signal` names but the unblockable
+    /// ones (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) and SIGSYS (synchronous
+    /// under seccomp). The Go package's default for the threads it asks gobridge to spawn, and
+    /// the right mask for any thread of yours in a Go process: a signal Go has no use for
+    /// (SIGUSR1 without `signal.Notify`, SIGPIPE, ...) that lands on a thread Go did not create
+    /// makes Go's handler restore the default action and re-raise it, killing the process;
+    /// blocked here, process-directed signals go to Go's threads instead. Real-time signals are
+    /// not in it (glibc uses two of them to run `setuid` and cancellation on every thread).
+    ///
+    /// ```
+    /// use gobridge::{Signal, sigmask::SignalSet};
+    ///
+    /// let set = SignalSet::asynchronous();
+    /// assert!(set.contains(Signal::SIGUSR1) && set.contains(Signal::SIGURG));
+    /// assert!(!set.contains(Signal::SIGSEGV));
+    /// set.check_blockable()?;
+    /// # Ok::<(), gobridge::Error>(())
+    /// ```
+    pub fn asynchronous() -> Self {
+        Self::from_signals(
+            Signal::iterator().filter(|s| !UNBLOCKABLE.contains(s) && *s != Signal::SIGSYS),
+        )
+    }
+
     /// SIGPROF and SIGUSR1: a two-signal set for tests and examples that want one runtime
     /// signal and one application signal (Go itself does not use SIGUSR1). Not a preset of
     /// any Go rule: for the runtime's signals use [`go_runtime`](Self::go_runtime).

@@ -101,7 +101,7 @@ impl HandlerInfo {
 ///
 /// ```
 /// use gobridge::signal::{self, Action};
-/// use nix::sys::signal::Signal;
+/// use gobridge::Signal;
 /// use std::sync::atomic::AtomicBool;
 ///
 /// static SEEN: AtomicBool = AtomicBool::new(false);

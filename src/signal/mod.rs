@@ -131,7 +131,8 @@
 //! ```
 //! use gobridge::signal::{self, Action, SignalPipe};
 //! use gobridge::sigmask::SignalSet;
-//! use nix::sys::signal::{Signal, raise};
+//! use gobridge::Signal;
+//! use nix::sys::signal::raise; // only to send the example its signal
 //! use std::sync::atomic::{AtomicBool, Ordering};
 //!
 //! static RESIZED: AtomicBool = AtomicBool::new(false);

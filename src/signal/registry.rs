@@ -155,7 +155,8 @@ fn index_of(signal: Signal) -> Result<usize> {
 ///
 /// ```
 /// use gobridge::signal::{self, Action};
-/// use nix::sys::signal::{Signal, raise};
+/// use gobridge::Signal;
+/// use nix::sys::signal::raise; // only to send the example its signal
 /// use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// static WINCHES: AtomicU64 = AtomicU64::new(0);

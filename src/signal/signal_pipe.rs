@@ -56,7 +56,8 @@ impl PipeShared {
 /// ```
 /// use gobridge::signal::SignalPipe;
 /// use gobridge::sigmask::SignalSet;
-/// use nix::sys::signal::{Signal, raise};
+/// use gobridge::Signal;
+/// use nix::sys::signal::raise; // only to send the example its signal
 ///
 /// let pipe = SignalPipe::new(&SignalSet::from_signals([Signal::SIGWINCH]))?;
 /// raise(Signal::SIGWINCH)?;
