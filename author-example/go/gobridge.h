@@ -430,8 +430,8 @@ const char *gobridge_build_id(void);
  Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
  kernel shows the first 15), with `stack_size` bytes of stack (0 = the default, else at least
  64 KiB) and the
- signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
- SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
+ signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes every
+ asynchronous standard signal) blocked from its first instruction. Writes its handle to `*out`.
 
  Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
  is not UTF-8 or contains NUL, an unknown signal bit, a stack below 64 KiB); `GOBRIDGE_E_UNBLOCKABLE` (a
@@ -668,7 +668,7 @@ int32_t gobridge_pool_new(size_t threads, uint64_t *out, struct GobridgeStatus *
 /*
  `gobridge_pool_new` with each thread's stack size (`0` = the default; otherwise at least
  64 KiB) and blocked signals (`blocked_signals` as in `gobridge_executor_new`; the Go package
- passes SIGURG | SIGPROF unless told otherwise).
+ passes every asynchronous standard signal unless told otherwise).
 
  Errors: as `gobridge_pool_new`, and `GOBRIDGE_E_INVALID_ARGUMENT` for a stack below 64 KiB
  or an unknown signal bit, `GOBRIDGE_E_UNBLOCKABLE` for a signal that must never be blocked.

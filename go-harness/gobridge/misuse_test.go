@@ -11,24 +11,11 @@ import (
 	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
-// within runs f and fails the test if it has not returned after d (a hang must fail, not
-// stall CI).
-func within(t *testing.T, d time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s hung", what)
-	}
-}
-
 // Zero values and nil pointers are refused with ErrInvalidArgument, never a hang or a panic.
 // (Before: Close on a zero Pool or SignalPipe blocked forever; Close on a nil *Executor
 // panicked.)
 func TestZeroValuesAreRefused(t *testing.T) {
-	within(t, 30*time.Second, "zero values", func() {
+	stressWithin(t, 30*time.Second, "zero values", func() {
 		var nilExec *Executor
 		var zeroExec Executor
 		var zeroPool Pool
@@ -58,7 +45,7 @@ func TestPoolDoWhoseFnClosesThePool(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ran atomic.Bool
-	within(t, 60*time.Second, "Do closing its own pool", func() {
+	stressWithin(t, 60*time.Second, "Do closing its own pool", func() {
 		err = p.Do(context.Background(), func() {
 			if cerr := p.Close(); cerr != nil {
 				t.Errorf("Close from inside fn: %v", cerr)
@@ -82,7 +69,7 @@ func TestNestedPoolDoRunsInline(t *testing.T) {
 	}
 	defer p.Close()
 	var outer, inner int
-	within(t, 60*time.Second, "nested Pool.Do", func() {
+	stressWithin(t, 60*time.Second, "nested Pool.Do", func() {
 		err = p.Do(context.Background(), func() {
 			outer = ThreadID()
 			if err := p.Do(context.Background(), func() { inner = ThreadID() }); err != nil {

@@ -1,7 +1,7 @@
 //! Pinned executors and the tickets of submitted jobs.
 
 use super::callback::{Callback, CallbackJob};
-use crate::executor::{CancelToken, PinnedExecutor, Ticket, TicketWatch};
+use crate::executor::{CancelToken, ExecutorBuilder, PinnedExecutor, Ticket, TicketWatch};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::sigmask::SignalSet;
@@ -143,11 +143,25 @@ unsafe fn name_arg<'a>(name: *const u8, name_len: usize) -> Result<&'a str> {
 /// modest native job overflows a smaller one.
 pub const GOBRIDGE_MIN_STACK_SIZE: usize = 65536;
 
+/// The builder of a C-ABI thread: `stack_size` bytes of stack (0 = the default, else at least
+/// [`GOBRIDGE_MIN_STACK_SIZE`]) and the signals of `blocked_signals` (bit `n - 1` for signal
+/// `n`) blocked from its first instruction. Shared by executors and pools.
+pub(super) fn thread_builder(stack_size: usize, blocked_signals: u64) -> Result<ExecutorBuilder> {
+    let mask = SignalSet::from_bits(blocked_signals)?;
+    mask.check_blockable()?;
+    let builder = ExecutorBuilder::new().mask(mask);
+    match stack_size {
+        0 => Ok(builder),
+        n if n < GOBRIDGE_MIN_STACK_SIZE => Err(Error::InvalidArgument("stack size below 64 KiB")),
+        n => Ok(builder.stack_size(n)),
+    }
+}
+
 /// Spawns an executor: one OS thread, named `name` (`name_len` bytes of UTF-8 without NUL; the
 /// kernel shows the first 15), with `stack_size` bytes of stack (0 = the default, else at least
 /// 64 KiB) and the
-/// signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes SIGURG |
-/// SIGPROF) blocked from its first instruction. Writes its handle to `*out`.
+/// signals in `blocked_signals` (bit `n - 1` for signal `n`; the Go package passes every
+/// asynchronous standard signal) blocked from its first instruction. Writes its handle to `*out`.
 ///
 /// Errors: `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `out`, NULL `name` with a length, a name that
 /// is not UTF-8 or contains NUL, an unknown signal bit, a stack below 64 KiB); `GOBRIDGE_E_UNBLOCKABLE` (a
@@ -173,15 +187,7 @@ pub unsafe extern "C" fn gobridge_executor_new(
         // SAFETY:
         // - `name` is NULL or valid for reads of `name_len` bytes: this function's contract.
         let name = unsafe { name_arg(name, name_len) }?;
-        let mask = SignalSet::from_bits(blocked_signals)?;
-        mask.check_blockable()?;
-        let mut builder = PinnedExecutor::builder().name(name).mask(mask);
-        if stack_size != 0 {
-            if stack_size < GOBRIDGE_MIN_STACK_SIZE {
-                return Err(Error::InvalidArgument("stack size below 64 KiB"));
-            }
-            builder = builder.stack_size(stack_size);
-        }
+        let builder = thread_builder(stack_size, blocked_signals)?.name(name);
         Ok(EXECUTORS.insert(builder.spawn()?)?.as_raw())
     };
     // SAFETY:

@@ -6,11 +6,10 @@
 //! netpoller: any number of goroutines wait on channels, none on an OS thread.
 
 use super::callback::{Callback, CallbackJob};
-use super::executor::GOBRIDGE_MIN_STACK_SIZE;
+use super::executor::thread_builder;
 use crate::executor::{self, CancelToken, ExecutorBuilder, PinnedPool, TicketWatch};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
-use crate::sigmask::SignalSet;
 use crate::{Error, Result};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::collections::HashMap;
@@ -213,7 +212,7 @@ pub unsafe extern "C" fn gobridge_pool_new(
 
 /// `gobridge_pool_new` with each thread's stack size (`0` = the default; otherwise at least
 /// 64 KiB) and blocked signals (`blocked_signals` as in `gobridge_executor_new`; the Go package
-/// passes SIGURG | SIGPROF unless told otherwise).
+/// passes every asynchronous standard signal unless told otherwise).
 ///
 /// Errors: as `gobridge_pool_new`, and `GOBRIDGE_E_INVALID_ARGUMENT` for a stack below 64 KiB
 /// or an unknown signal bit, `GOBRIDGE_E_UNBLOCKABLE` for a signal that must never be blocked.
@@ -231,15 +230,7 @@ pub unsafe extern "C" fn gobridge_pool_new_with(
     status: *mut Status,
 ) -> i32 {
     let body = || {
-        let mask = SignalSet::from_bits(blocked_signals)?;
-        mask.check_blockable()?;
-        let mut builder = ExecutorBuilder::new().mask(mask);
-        if stack_size != 0 {
-            if stack_size < GOBRIDGE_MIN_STACK_SIZE {
-                return Err(Error::InvalidArgument("stack size below 64 KiB"));
-            }
-            builder = builder.stack_size(stack_size);
-        }
+        let builder = thread_builder(stack_size, blocked_signals)?;
         new_pool(threads, builder)
     };
     // SAFETY:
