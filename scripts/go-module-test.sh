@@ -47,7 +47,13 @@ copies=$(grep -c ' T gobridge_abi_version$' "$work/external.syms" || true)
 
 step "gobridge_pkgconfig: make install into a temporary prefix, build through PKG_CONFIG_PATH"
 make -s -C "$root" install PREFIX="$work/prefix" >/dev/null
-PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig go build -tags gobridge_pkgconfig -o "$work/pkgconfig" ./cmd/gobridge-check
+# Go's cache does not hash pkg-config's output: without the documented CGO_CFLAGS key a build
+# reuses a package compiled against an earlier prefix (seen: "cannot find -lgobridge").
+export PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig
+key=$(pkg-config --variable=cache_key gobridge)
+[ -n "$key" ] || fail "gobridge.pc has no cache_key"
+CGO_CFLAGS="-DGOBRIDGE_CACHE_KEY=$key" go build -tags gobridge_pkgconfig -o "$work/pkgconfig" ./cmd/gobridge-check
+unset PKG_CONFIG_PATH
 "$work/pkgconfig" >"$work/pkgconfig.out" || fail "gobridge-check (pkg-config): $(cat "$work/pkgconfig.out")"
 grep -q 'link mode pkg-config' "$work/pkgconfig.out" || fail "pkg-config build did not report its link mode"
 tail -1 "$work/pkgconfig.out"
@@ -57,6 +63,7 @@ step "no stale links: a rebuilt archive is relinked by a plain go build"
 # A copy of the release tree; the archive is rebuilt with another GOBRIDGE_BUILD_ID (what
 # gobridge_build_id returns), staged, and the program rebuilt with a plain `go build`.
 cp -r "$dist" "$work/relink"
+native_libs=$(sed -n 's/^Libs: -L${libdir} -lgobridge //p' "$work/prefix/lib/pkgconfig/gobridge.pc")
 for tag in relink-one relink-two; do
   GOBRIDGE_BUILD_ID=$tag cargo build --quiet --release -p gobridge-capi --target-dir "$root/target/relink"
   scripts/stage-archive.sh "$root/target/relink/release/libgobridge_capi.a" "$work/relink/lib/$host" >/dev/null
@@ -65,6 +72,15 @@ for tag in relink-one relink-two; do
   grep -q "gobridge [0-9.]* $tag," "$work/relink.out" \
     || fail "plain go build linked a stale archive: wanted build id $tag, got: $(head -1 "$work/relink.out")"
   echo "relinked: $(head -1 "$work/relink.out" | cut -c6- | cut -d, -f1)"
+  # The same archive reinstalled for pkg-config: a build keyed by the install's cache_key.
+  scripts/install.sh "$root/target/relink/release/libgobridge_capi.a" include/gobridge.h \
+    "$work/prefix" "$native_libs" >/dev/null
+  key=$(PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig pkg-config --variable=cache_key gobridge)
+  (cd go-harness && PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig CGO_CFLAGS="-DGOBRIDGE_CACHE_KEY=$key" \
+    go build -tags gobridge_pkgconfig -o "$work/relink-pc" ./cmd/gobridge-check)
+  "$work/relink-pc" >"$work/relink-pc.out" || fail "gobridge-check (pkg-config relink): $(cat "$work/relink-pc.out")"
+  grep -q "gobridge [0-9.]* $tag, link mode pkg-config" "$work/relink-pc.out" \
+    || fail "pkg-config build linked a stale archive: wanted $tag, got: $(head -1 "$work/relink-pc.out")"
 done
 
 step "consumer: a fresh module outside the repository, through GOPROXY=file://"

@@ -12,17 +12,20 @@ install -d "$prefix/lib/pkgconfig" "$prefix/include"
 install -m 0644 "$archive" "$prefix/lib/libgobridge.a"
 install -m 0644 "$header" "$prefix/include/gobridge.h"
 sum=$(sha256sum "$prefix/lib/libgobridge.a" | cut -d' ' -f1)
-# The archive's hash rides in Cflags: Go's build cache hashes pkg-config's output, so a
-# reinstalled archive is relinked by a plain `go build` (it never hashes the .a itself).
+# Go's build cache hashes neither the archive nor pkg-config's output: a build after a
+# reinstall (or against another prefix) can reuse the old link. cache_key names this install
+# (libdir and archive hash) for CGO_CFLAGS, which Go does hash:
+#   CGO_CFLAGS="-DGOBRIDGE_CACHE_KEY=$(pkg-config --variable=cache_key gobridge)" go build -tags gobridge_pkgconfig
 cat > "$prefix/lib/pkgconfig/gobridge.pc" <<PC
 prefix=$prefix
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
+cache_key=$prefix/lib:$sum
 
 Name: gobridge
 Description: Safe FFI primitives for Rust code inside Go processes (C ABI, static)
 Version: $version
-Cflags: -I\${includedir} -DGOBRIDGE_ARCHIVE_SHA256=$sum
+Cflags: -I\${includedir}
 Libs: -L\${libdir} -lgobridge $native_libs
 PC
 echo "installed gobridge $version into $prefix (archive sha256 ${sum:0:12})"

@@ -46,8 +46,10 @@
 //     build sets CGO_LDFLAGS. Build with `go build -tags gobridge_external`.
 //   - gobridge_pkgconfig: `#cgo pkg-config: gobridge`, after `make install PREFIX=...` in the
 //     repository installed lib/libgobridge.a, include/gobridge.h and lib/pkgconfig/gobridge.pc
-//     (set PKG_CONFIG_PATH for a non-system prefix). gobridge.pc carries the archive's hash, so
-//     a reinstall is relinked by a plain `go build` too.
+//     (set PKG_CONFIG_PATH for a non-system prefix). Go's build cache hashes neither the
+//     archive nor pkg-config's output, so after a reinstall (or with another prefix) a build can
+//     reuse the old link; build with the install's cache key, which Go does hash:
+//     CGO_CFLAGS="-DGOBRIDGE_CACHE_KEY=$(pkg-config --variable=cache_key gobridge)".
 //
 // gobridge_external wins if both tags are given. LinkMode reports the mode a binary was built
 // with, and `go run github.com/gobridge-rs/gobridge/go-harness/cmd/gobridge-check` (with the
