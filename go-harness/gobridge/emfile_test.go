@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gobridge-rs/gobridge/go-harness/internal/probe"
 )
 
 func init() {
@@ -22,7 +24,7 @@ func init() {
 // waits in the netpoller, falls back to the same blocking wait.
 func TestDoUnderFDExhaustion(t *testing.T) {
 	out := runChild(t, "emfile-do")
-	t.Logf("child: fallbacks=%s", childValue(out, "fallbacks"))
+	t.Logf("child: fallbacks=%s, peak threads of 500 WaitTicket callers=%s", childValue(out, "fallbacks"), childValue(out, "waitticket_threads"))
 }
 
 func childEMFILEDo() error {
@@ -39,6 +41,12 @@ func childEMFILEDo() error {
 		return err
 	}
 	defer e.Close()
+	// Thread counting needs a descriptor too: open /proc/self/task while there are some.
+	taskDir, err := os.Open("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	defer taskDir.Close()
 	var fallbacks atomic.Int64
 	testHookBlockingFallback = func() { fallbacks.Add(1) }
 	// Use up every descriptor.
@@ -94,12 +102,59 @@ func childEMFILEDo() error {
 		return fmt.Errorf("no wait blocked after its spin window (%d descriptors held)", len(hold))
 	}
 	// WaitTicket's netpoller wait cannot get a descriptor: it degrades, and honours ctx.
-	tk, err := submitPingTicket(e)
+	tk, err := probe.SubmitWaitCancelled(e.Handle(), 0)
 	if err != nil {
 		return err
 	}
 	if err := WaitTicket(ctx, tk); err != nil {
 		return fmt.Errorf("WaitTicket with descriptors exhausted: %v", err)
+	}
+	// Many WaitTicket callers out of descriptors: their blocking fallback is bounded, so the
+	// OS thread count stays small (before the bound: one thread per waiter).
+	const waiters = 500
+	stopPeak := make(chan struct{})
+	peak := make(chan int, 1)
+	go func() {
+		max := 0
+		for {
+			if _, err := taskDir.Seek(0, 0); err == nil {
+				if names, err := taskDir.Readdirnames(-1); err == nil && len(names) > max {
+					max = len(names)
+				}
+			}
+			select {
+			case <-stopPeak:
+				peak <- max
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var twg sync.WaitGroup
+	terrs := make(chan error, waiters)
+	for i := 0; i < waiters; i++ {
+		twg.Add(1)
+		go func() {
+			defer twg.Done()
+			tk, err := probe.SubmitWaitCancelled(e.Handle(), 2*time.Millisecond)
+			if err == nil {
+				err = WaitTicket(ctx, tk)
+			}
+			if err != nil {
+				terrs <- err
+			}
+		}()
+	}
+	twg.Wait()
+	close(stopPeak)
+	close(terrs)
+	for err := range terrs {
+		return fmt.Errorf("WaitTicket out of descriptors: %v", err)
+	}
+	if threads := <-peak; threads > 64 || threads == 0 {
+		return fmt.Errorf("%d WaitTicket callers out of descriptors peaked at %d OS threads, want <= 64", waiters, threads)
+	} else {
+		fmt.Printf("waitticket_threads=%d\n", threads)
 	}
 	fmt.Printf("fallbacks=%d\n", fallbacks.Load())
 	return nil

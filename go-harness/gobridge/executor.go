@@ -278,16 +278,29 @@ func waitTicket(ctx context.Context, t C.uint64_t, netpoll bool) error {
 	if resultErr(cr) == nil && cr.value != 0 {
 		return ctx.Err() // withdrawn: it never runs
 	}
-	// It has started (or finished): wait until it has finished, never returning while it runs.
-	if err := resultErr(C.gb_ticket_wait(t, -1)); errors.Is(err, ErrPanicked) {
+	// It has started (or finished): wait until it has finished, never returning while it runs,
+	// in the same way as before (the netpoller, or the caller's bounded blocking wait).
+	if netpoll {
+		_, res = waitTicketNetpoll(context.Background(), t)
+	} else {
+		res = C.gb_ticket_wait(t, -1)
+	}
+	if err := resultErr(res); errors.Is(err, ErrPanicked) {
 		return err
 	}
 	return ctx.Err()
 }
 
+// ticketBlockers bounds how many WaitTicket calls wait in a blocking cgo call at once, which
+// they do only when no file descriptor can be had for the netpoller: each holds an OS thread,
+// so without a bound 10,000 waiters out of descriptors would pass Go's 10,000-thread limit.
+// The rest park in Go until a slot frees.
+var ticketBlockers = make(chan struct{}, 4*MaxBlockedWaiters)
+
 // waitTicketNetpoll waits for t in the netpoller until it finishes (false, its outcome) or ctx
 // is done (true). Without a file descriptor for the poller (EMFILE, ENFILE) it degrades to a
-// blocking wait on this OS thread, with ctx watched by a goroutine that cancels the ticket.
+// blocking wait on this OS thread (at most cap(ticketBlockers) at once), with ctx watched by a
+// goroutine that cancels the ticket.
 func waitTicketNetpoll(ctx context.Context, t C.uint64_t) (cancelled bool, res C.gb_result) {
 	fr := C.gb_ticket_fd(t)
 	var f *os.File
@@ -297,6 +310,12 @@ func waitTicketNetpoll(ctx context.Context, t C.uint64_t) (cancelled bool, res C
 		f, rc, err = pollFile(int(int64(fr.value)), "gobridge-ticket")
 	}
 	if err != nil {
+		select {
+		case ticketBlockers <- struct{}{}:
+		case <-ctx.Done():
+			return true, res // not waited for: the caller cancels, then waits again
+		}
+		defer func() { <-ticketBlockers }()
 		return waitTicketBlocking(ctx, t)
 	}
 	defer f.Close()
@@ -369,15 +388,4 @@ func (e *Executor) Close() error {
 		e.closeErr = resultErr(C.gb_executor_close(e.h))
 	})
 	return e.closeErr
-}
-
-type ticketResult struct {
-	value uint64
-	err   error
-}
-
-// submitPing queues a Rust no-op on e and returns its ticket (tests use it for WaitTicket).
-func submitPing(e *Executor) ticketResult {
-	r := C.gb_executor_submit_ping(e.h)
-	return ticketResult{uint64(r.value), resultErr(r)}
 }

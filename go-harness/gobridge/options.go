@@ -73,9 +73,6 @@ func applyOptions(opts []Option) (threadOptions, error) {
 	return o, nil
 }
 
-// goRuntimeSignals are the Go runtime's asynchronous signals: SIGURG | SIGPROF.
-var goRuntimeSignals = sigBit(syscall.SIGURG) | sigBit(syscall.SIGPROF)
-
 // asyncSignals is the default mask of threads gobridge spawns: signals 1-31 but the
 // synchronous and unblockable ones (real-time signals stay open: glibc uses 32 and 33 to run
 // setuid and thread cancellation on every thread).

@@ -53,24 +53,10 @@ func stressTids() []int {
 	return tids
 }
 
-// stressReport returns the audit report for sig.
-func stressReport(sig syscall.Signal) (HandlerReport, error) {
-	reports, err := AuditSignals()
-	if err != nil {
-		return HandlerReport{}, err
-	}
-	for _, r := range reports {
-		if r.Signal == sig {
-			return r, nil
-		}
-	}
-	return HandlerReport{}, fmt.Errorf("AuditSignals has no report for %v", sig)
-}
-
 // stressSameDisposition checks that sig's disposition is the one recorded before gobridge
 // touched it (no gobridge handler, same owner, handler, flags and mask).
 func stressSameDisposition(sig syscall.Signal, before HandlerReport) error {
-	now, err := stressReport(sig)
+	now, err := reportFor(sig)
 	if err != nil {
 		return err
 	}
@@ -116,7 +102,7 @@ func childStressSignalCycles() error {
 	sigs := [2]syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2}
 	var before [2]HandlerReport
 	for i, s := range sigs {
-		r, err := stressReport(s)
+		r, err := reportFor(s)
 		if err != nil {
 			return err
 		}
@@ -293,7 +279,7 @@ func childStressSignalCycles() error {
 		}
 		// The witness was open through the storm: our handler is on its signal, and the pipe
 		// still works after tens of thousands of installs and closes around it.
-		r, err := stressReport(wsig)
+		r, err := reportFor(wsig)
 		if err != nil {
 			return err
 		}
@@ -356,7 +342,7 @@ func childStressExec() error {
 	watched := []syscall.Signal{syscall.SIGUSR1, syscall.SIGCHLD}
 	before := make([]HandlerReport, len(watched))
 	for i, s := range watched {
-		r, err := stressReport(s)
+		r, err := reportFor(s)
 		if err != nil {
 			return err
 		}
