@@ -17,7 +17,7 @@ use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 /// One finished pool job, as `gobridge_pool_take_completions` reports it.
@@ -53,16 +53,17 @@ struct CPool {
     /// accepted, and then it gets exactly one completion.
     accepting: RwLock<bool>,
     /// Every job not yet finished, by job id.
-    pending: Arc<Mutex<HashMap<u64, PendingJob>>>,
+    pending: Arc<Mutex<HashMap<u64, Arc<PendingJob>>>>,
 }
 
-/// What cancelling a pool job needs: its token (a running job polls it), its ticket (a queued
-/// job is withdrawn through it), and the flag that makes its completion exactly-once.
-#[derive(Debug, Clone)]
+/// One job's shared state: its token (a running job polls it), its ticket (a queued job is
+/// withdrawn through it; set once the executor accepted the job), and the flag that makes its
+/// completion exactly-once (the guard and a withdrawing `cancel` race for it).
+#[derive(Debug, Default)]
 struct PendingJob {
     token: CancelToken,
-    watch: Option<TicketWatch<()>>,
-    reported: Arc<AtomicBool>,
+    watch: OnceLock<TicketWatch<()>>,
+    reported: AtomicBool,
 }
 
 /// The completion queue and its eventfd (non-blocking, counter mode).
@@ -89,9 +90,8 @@ impl Completions {
 /// running (shut down: queued jobs are dropped) or while unwinding (panicked).
 struct JobGuard {
     completions: Arc<Completions>,
-    pending: Arc<Mutex<HashMap<u64, PendingJob>>>,
-    /// Set by whoever reports the job first: the guard, or `cancel` withdrawing it.
-    reported: Arc<AtomicBool>,
+    pending: Arc<Mutex<HashMap<u64, Arc<PendingJob>>>>,
+    state: Arc<PendingJob>,
     job: u64,
     done: bool,
 }
@@ -99,7 +99,7 @@ struct JobGuard {
 impl JobGuard {
     fn finish(mut self, result: Result<()>) {
         self.done = true;
-        if !self.reported.swap(true, Ordering::AcqRel) {
+        if !self.state.reported.swap(true, Ordering::AcqRel) {
             let code = result.err().map_or(0, |e| e.code());
             self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
         }
@@ -109,7 +109,7 @@ impl JobGuard {
 impl Drop for JobGuard {
     fn drop(&mut self) {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
-        if !self.done && !self.reported.swap(true, Ordering::AcqRel) {
+        if !self.done && !self.state.reported.swap(true, Ordering::AcqRel) {
             let code = if std::thread::panicking() {
                 Error::Panicked(String::new()).code()
             } else {
@@ -134,15 +134,12 @@ impl CPool {
             return Err(Error::Shutdown);
         }
         let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
-        let token = CancelToken::new();
-        let reported = Arc::new(AtomicBool::new(false));
-        let entry =
-            PendingJob { token: token.clone(), watch: None, reported: Arc::clone(&reported) };
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).insert(job, entry);
+        let state = Arc::new(PendingJob::default());
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).insert(job, Arc::clone(&state));
         let guard = JobGuard {
             completions: Arc::clone(&self.completions),
             pending: Arc::clone(&self.pending),
-            reported,
+            state: Arc::clone(&state),
             job,
             done: false,
         };
@@ -150,14 +147,11 @@ impl CPool {
         // runs (its completion goes through the queue instead). No refusal is possible while we
         // hold `accepting` (see the field), so the guard never reports an id we did not return.
         let ticket = self.pool.submit(move || {
+            let token = &guard.state.token;
             let result = if token.is_cancelled() { Err(Error::Cancelled) } else { token.run(work) };
             guard.finish(result);
         })?;
-        if let Some(entry) =
-            self.pending.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&job)
-        {
-            entry.watch = Some(ticket.watch());
-        }
+        let _ = state.watch.set(ticket.watch()); // set once, here: only this call has the ticket
         Ok(job)
     }
 
@@ -173,7 +167,7 @@ impl CPool {
             return false;
         };
         entry.token.cancel();
-        let withdrawn = entry.watch.as_ref().is_some_and(TicketWatch::cancel);
+        let withdrawn = entry.watch.get().is_some_and(TicketWatch::cancel);
         if withdrawn && !entry.reported.swap(true, Ordering::AcqRel) {
             let code = Error::Cancelled.code();
             self.completions.push(Completion { job, code, sys_errno: 0 });
