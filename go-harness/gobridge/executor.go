@@ -233,7 +233,8 @@ func (e *Executor) waitSubmitted(ctx context.Context, sr C.gb_result) error {
 //
 // The goroutine waits in the netpoller (one ticket eventfd), after a short blocking wait that
 // catches jobs finishing within microseconds. If no file descriptor can be had (EMFILE), it
-// falls back to a blocking wait that still honours ctx. A ticket must be waited for (or freed)
+// falls back to a blocking wait that still honours ctx; at most a few such waits hold an OS
+// thread at once, the other callers park in Go. A ticket must be waited for (or freed)
 // exactly once; after WaitTicket it is gone.
 func WaitTicket(ctx context.Context, ticket uint64) error {
 	if ticket == 0 {
