@@ -69,6 +69,8 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	# The crate as most Rust users take it (no features): nothing dead or unused there either.
+	$(CARGO) clippy -p gobridge --lib --tests -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --all-features --no-deps
 
 rust-test:

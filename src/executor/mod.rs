@@ -120,6 +120,7 @@ pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};
 pub use ticket::Ticket;
 
+#[cfg(feature = "capi")]
 pub(crate) use ticket::TicketWatch;
 
 pub(crate) use home::Home;

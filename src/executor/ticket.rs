@@ -110,7 +110,9 @@ impl<R> Ticket<R> {
         Ticket { watch: TicketWatch { task, home, spin } }
     }
 
-    /// A handle for waiting, fd and cancel through `&self` (see [`TicketWatch`]).
+    /// A handle for waiting, fd and cancel through `&self` (see [`TicketWatch`]); the C ABI's
+    /// pool keeps one per job.
+    #[cfg(feature = "capi")]
     pub(crate) fn watch(&self) -> TicketWatch<R> {
         self.watch.clone()
     }

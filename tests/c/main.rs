@@ -58,8 +58,12 @@ fn build_staticlib(target_dir: &Path, features: &str) -> PathBuf {
     let lib = target_dir.join("release/libgobridge_capi.a");
     assert!(lib.exists(), "{} was not built", lib.display());
     let name = if features.is_empty() { "product" } else { features };
+    // Copied then renamed: the other test may still be reading (nm, cc) an earlier copy of
+    // the same name, and a copy in place would truncate it under that reader.
     let copy = target_dir.join(format!("libgobridge_capi-{name}.a"));
-    std::fs::copy(&lib, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", lib.display()));
+    let partial = target_dir.join(format!("libgobridge_capi-{name}.a.partial"));
+    std::fs::copy(&lib, &partial).unwrap_or_else(|e| panic!("copy {}: {e}", lib.display()));
+    std::fs::rename(&partial, &copy).unwrap_or_else(|e| panic!("rename {}: {e}", copy.display()));
     copy
 }
 
