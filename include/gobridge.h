@@ -756,6 +756,49 @@ int32_t gobridge_pool_fd(uint64_t pool_handle, int32_t *out_fd, struct GobridgeS
 int32_t gobridge_pool_take_completions(uint64_t pool_handle, struct GobridgeCompletion *out, size_t cap, size_t *out_n, struct GobridgeStatus *status);
 
 /*
+ Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`,
+ like `gobridge_pool_take_completions` but without a system call and without touching the
+ fd: the call for a waiter that spins for its completion (between `gobridge_pool_poll_begin`
+ and `gobridge_pool_poll_end`) rather than waiting on the fd.
+
+ Errors and safety: as `gobridge_pool_take_completions`. Any thread.
+
+ # Safety
+
+ `out` is NULL with `cap == 0`, or valid for writes of `cap` `GobridgeCompletion`s; `out_n`
+ is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_poll_completions(uint64_t pool_handle, struct GobridgeCompletion *out, size_t cap, size_t *out_n, struct GobridgeStatus *status);
+
+/*
+ Registers the caller as a poller: until the matching `gobridge_pool_poll_end`, completions
+ do not make the fd readable (the poller takes them with `gobridge_pool_poll_completions`,
+ and no fd consumer is woken for nothing). Pollers nest (a count); the last
+ `gobridge_pool_poll_end` makes the fd readable if completions are still queued, so none
+ is stranded. Every begin needs its end: a poller that never ends leaves the fd consumer
+ asleep.
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; never blocks.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_poll_begin(uint64_t pool_handle, struct GobridgeStatus *status);
+
+/*
+ Ends a `gobridge_pool_poll_begin` (see there).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` without a matching begin
+ (nothing changes). Any thread; never blocks.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_poll_end(uint64_t pool_handle, struct GobridgeStatus *status);
+
+/*
  Shuts the pool down without freeing it: new submissions fail with `GOBRIDGE_E_SHUTDOWN`,
  queued jobs complete with `GOBRIDGE_E_SHUTDOWN` (never run), running jobs finish, threads
  are joined. The fd and `gobridge_pool_take_completions` keep working, so the last

@@ -85,3 +85,99 @@ fn submissions_racing_shutdown_get_exactly_one_completion_per_returned_id() {
         assert_eq!(unsafe { gobridge_pool_close(pool, ptr::null_mut()) }, 0);
     }
 }
+
+/// Whether `fd` is readable within `timeout_ms` (0: right now).
+fn readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY:
+    // - `pfd` is one valid `pollfd` for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    n == 1 && pfd.revents & libc::POLLIN != 0
+}
+
+fn submit_sleep0(pool: u64) -> u64 {
+    let mut job = 0u64;
+    // SAFETY:
+    // - `job` is valid for a write; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_submit_sleep(pool, 0, &mut job, ptr::null_mut()) }, 0);
+    job
+}
+
+/// Waits until `job` has finished and its completion is queued (`cancel` reports it no longer
+/// pending once its completion was pushed). A hang guard, not a timing assertion.
+fn wait_finished(pool: u64, job: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut pending = true;
+        // SAFETY:
+        // - `pending` is valid for a write; a NULL status is allowed.
+        assert_eq!(unsafe { gobridge_pool_cancel(pool, job, &mut pending, ptr::null_mut()) }, 0);
+        if !pending {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "job {job} never finished");
+        std::thread::yield_now();
+    }
+}
+
+fn poll_all(pool: u64) -> Vec<Completion> {
+    let mut buf = [Completion { job: 0, code: 0, sys_errno: 0 }; 8];
+    let mut n = 0usize;
+    // SAFETY:
+    // - `buf` is valid for 8 completions and `n` for a write; a NULL status is allowed.
+    let rc = unsafe {
+        gobridge_pool_poll_completions(pool, buf.as_mut_ptr(), buf.len(), &mut n, ptr::null_mut())
+    };
+    assert_eq!(rc, 0);
+    buf[..n].to_vec()
+}
+
+#[test]
+fn a_poller_takes_completions_without_the_fd_and_the_last_end_hands_the_rest_over() {
+    let mut pool = 0u64;
+    let mut fd = -1;
+    // SAFETY:
+    // - `pool` and `fd` are valid for writes; a NULL status is allowed.
+    unsafe {
+        assert_eq!(gobridge_pool_new(1, &mut pool, ptr::null_mut()), 0);
+        assert_eq!(gobridge_pool_fd(pool, &mut fd, ptr::null_mut()), 0);
+        // An end without a begin is refused and changes nothing.
+        assert_eq!(gobridge_pool_poll_end(pool, ptr::null_mut()), GOBRIDGE_E_INVALID_ARGUMENT);
+    }
+
+    // Without a poller: each completion makes the fd readable; a take that empties the queue
+    // resets it.
+    let a = submit_sleep0(pool);
+    assert!(readable(fd, 30_000), "no wake-up for job {a}");
+    assert_eq!(take_all(pool).iter().map(|c| c.job).collect::<Vec<_>>(), [a]);
+    assert!(!readable(fd, 0), "the fd stays readable after the queue was emptied");
+
+    // A poller: completions are queued for it and the fd stays quiet.
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_poll_begin(pool, ptr::null_mut()) }, 0);
+    let b = submit_sleep0(pool);
+    wait_finished(pool, b);
+    assert!(!readable(fd, 0), "a completion woke the fd while a poller was registered");
+    assert_eq!(poll_all(pool).iter().map(|c| c.job).collect::<Vec<_>>(), [b]);
+
+    // A completion the poller did not take is handed to the fd by the last end.
+    let c = submit_sleep0(pool);
+    wait_finished(pool, c);
+    assert!(!readable(fd, 0));
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_poll_end(pool, ptr::null_mut()) }, 0);
+    assert!(readable(fd, 0), "the last poll_end left a completion stranded");
+    assert_eq!(take_all(pool).iter().map(|c| c.job).collect::<Vec<_>>(), [c]);
+    assert!(!readable(fd, 0));
+
+    // SAFETY:
+    // - A NULL status is allowed.
+    unsafe {
+        assert_eq!(gobridge_pool_close(pool, ptr::null_mut()), 0);
+        assert_eq!(gobridge_pool_poll_begin(pool, ptr::null_mut()), GOBRIDGE_E_STALE_HANDLE);
+        assert_eq!(gobridge_pool_poll_end(pool, ptr::null_mut()), GOBRIDGE_E_STALE_HANDLE);
+    }
+}

@@ -165,6 +165,24 @@ gb_result gb_pool_take_completions(uint64_t p, GobridgeCompletion *out, size_t c
 	GB_END(code)
 }
 
+gb_result gb_pool_poll_completions(uint64_t p, GobridgeCompletion *out, size_t cap) {
+	GB_BEGIN
+	size_t n = 0;
+	int32_t code = gobridge_pool_poll_completions(p, out, cap, &n, &st);
+	r.value = n;
+	GB_END(code)
+}
+
+gb_result gb_pool_poll_begin(uint64_t p) {
+	GB_BEGIN
+	GB_END(gobridge_pool_poll_begin(p, &st))
+}
+
+gb_result gb_pool_poll_end(uint64_t p) {
+	GB_BEGIN
+	GB_END(gobridge_pool_poll_end(p, &st))
+}
+
 gb_result gb_pool_shutdown(uint64_t p) {
 	GB_BEGIN
 	GB_END(gobridge_pool_shutdown(p, &st))

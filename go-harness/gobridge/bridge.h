@@ -54,6 +54,9 @@ gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns);
 gb_result gb_pool_submit(uint64_t p, uintptr_t handle);
 gb_result gb_pool_fd(uint64_t p);
 gb_result gb_pool_take_completions(uint64_t p, GobridgeCompletion *out, size_t cap);
+gb_result gb_pool_poll_completions(uint64_t p, GobridgeCompletion *out, size_t cap);
+gb_result gb_pool_poll_begin(uint64_t p);
+gb_result gb_pool_poll_end(uint64_t p);
 gb_result gb_pool_shutdown(uint64_t p);
 gb_result gb_pool_close(uint64_t p);
 

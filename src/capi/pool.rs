@@ -67,22 +67,104 @@ struct PendingJob {
 }
 
 /// The completion queue and its eventfd (non-blocking, counter mode).
+///
+/// The fd is written only when a consumer may be waiting on it: `armed` (a take left the queue
+/// empty, and nothing has signalled since) and no poller registered (a poller takes what
+/// arrives itself). So a steady stream of completions costs one write per wake-up, not one per
+/// completion, and none while a waiter spins on [`Completions::poll`]. Every change of the
+/// state, the fd's included, happens under the one lock: what a take saw of `armed` is what
+/// the fd holds.
 #[derive(Debug)]
 struct Completions {
-    queue: Mutex<Vec<Completion>>,
+    state: Mutex<CompletionState>,
     efd: EventFd,
 }
 
+#[derive(Debug)]
+struct CompletionState {
+    queue: Vec<Completion>,
+    /// The fd is not readable and the next completion must make it so.
+    armed: bool,
+    /// Consumers between `poll_begin` and `poll_end`.
+    pollers: u32,
+}
+
 impl Completions {
-    fn push(&self, c: Completion) {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(c);
-        self.signal();
+    fn new(efd: EventFd) -> Self {
+        Completions {
+            state: Mutex::new(CompletionState { queue: Vec::new(), armed: true, pollers: 0 }),
+            efd,
+        }
     }
 
-    /// Makes the eventfd readable. The counter only saturates after 2^64 - 2 unread writes, and
-    /// then it is readable anyway: the error is ignored.
-    fn signal(&self) {
-        let _ = self.efd.write(1);
+    fn lock(&self) -> std::sync::MutexGuard<'_, CompletionState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, c: Completion) {
+        let mut st = self.lock();
+        st.queue.push(c);
+        if st.pollers == 0 {
+            self.signal_if_armed(&mut st);
+        }
+    }
+
+    /// Makes the fd readable if a consumer may be waiting on it. The counter only saturates
+    /// after 2^64 - 2 unread writes, and then it is readable anyway: the error is ignored.
+    fn signal_if_armed(&self, st: &mut CompletionState) {
+        if st.armed {
+            st.armed = false;
+            let _ = self.efd.write(1);
+        }
+    }
+
+    /// The fd consumer's take: resets the fd if it was signalled, moves up to `slots.len()`
+    /// completions out, and arms the fd when the queue is left empty (else keeps it readable).
+    fn take(&self, slots: &mut [MaybeUninit<Completion>]) -> Result<usize> {
+        let mut st = self.lock();
+        if !st.armed {
+            match self.efd.read() {
+                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+                Err(e) => return Err(Error::Sys(e)),
+            }
+            st.armed = true;
+        }
+        let n = Self::move_out(&mut st.queue, slots);
+        if !st.queue.is_empty() {
+            self.signal_if_armed(&mut st);
+        }
+        Ok(n)
+    }
+
+    /// A poller's take: no system call, the fd untouched.
+    fn poll(&self, slots: &mut [MaybeUninit<Completion>]) -> usize {
+        Self::move_out(&mut self.lock().queue, slots)
+    }
+
+    fn poll_begin(&self) {
+        let mut st = self.lock();
+        st.pollers = st.pollers.saturating_add(1);
+    }
+
+    /// Ends one poller's registration; the last one hands what is still queued to the fd.
+    fn poll_end(&self) -> Result<()> {
+        let mut st = self.lock();
+        if st.pollers == 0 {
+            return Err(Error::InvalidArgument("gobridge_pool_poll_end without poll_begin"));
+        }
+        st.pollers -= 1;
+        if st.pollers == 0 && !st.queue.is_empty() {
+            self.signal_if_armed(&mut st);
+        }
+        Ok(())
+    }
+
+    fn move_out(queue: &mut Vec<Completion>, slots: &mut [MaybeUninit<Completion>]) -> usize {
+        let n = queue.len().min(slots.len());
+        for (slot, c) in slots.iter_mut().zip(queue.drain(..n)) {
+            slot.write(c);
+        }
+        n
     }
 }
 
@@ -244,7 +326,7 @@ fn new_pool(threads: usize, executor: ExecutorBuilder) -> Result<u64> {
         .spawn()?;
     let handle = POOLS.insert(CPool {
         pool,
-        completions: Arc::new(Completions { queue: Mutex::new(Vec::new()), efd }),
+        completions: Arc::new(Completions::new(efd)),
         next_job: AtomicU64::new(0),
         accepting: RwLock::new(true),
         pending: Arc::new(Mutex::new(HashMap::new())),
@@ -389,28 +471,72 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
     out_n: *mut usize,
     status: *mut Status,
 ) -> i32 {
-    let body = |slots: &mut [MaybeUninit<Completion>]| {
-        let p = pool(pool_handle)?;
-        let completions = &p.completions;
-        // Reset readiness before draining: a push after the drain signals again.
-        match completions.efd.read() {
-            Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-            Err(e) => return Err(Error::Sys(e)),
-        }
-        let mut queue = completions.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queue.len().min(slots.len());
-        for (slot, c) in slots.iter_mut().zip(queue.drain(..n)) {
-            slot.write(c);
-        }
-        if !queue.is_empty() {
-            completions.signal();
-        }
-        Ok(n)
-    };
+    let body = |slots: &mut [MaybeUninit<Completion>]| pool(pool_handle)?.completions.take(slots);
     // SAFETY:
     // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
     //   contract.
     unsafe { ffi::call_out_slice(status, out, cap, out_n, body) }
+}
+
+/// Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`,
+/// like `gobridge_pool_take_completions` but without a system call and without touching the
+/// fd: the call for a waiter that spins for its completion (between `gobridge_pool_poll_begin`
+/// and `gobridge_pool_poll_end`) rather than waiting on the fd.
+///
+/// Errors and safety: as `gobridge_pool_take_completions`. Any thread.
+///
+/// # Safety
+///
+/// `out` is NULL with `cap == 0`, or valid for writes of `cap` `GobridgeCompletion`s; `out_n`
+/// is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_poll_completions(
+    pool_handle: u64,
+    out: *mut Completion,
+    cap: usize,
+    out_n: *mut usize,
+    status: *mut Status,
+) -> i32 {
+    let body =
+        |slots: &mut [MaybeUninit<Completion>]| Ok(pool(pool_handle)?.completions.poll(slots));
+    // SAFETY:
+    // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
+    //   contract.
+    unsafe { ffi::call_out_slice(status, out, cap, out_n, body) }
+}
+
+/// Registers the caller as a poller: until the matching `gobridge_pool_poll_end`, completions
+/// do not make the fd readable (the poller takes them with `gobridge_pool_poll_completions`,
+/// and no fd consumer is woken for nothing). Pollers nest (a count); the last
+/// `gobridge_pool_poll_end` makes the fd readable if completions are still queued, so none
+/// is stranded. Every begin needs its end: a poller that never ends leaves the fd consumer
+/// asleep.
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`. Any thread; never blocks.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_poll_begin(pool_handle: u64, status: *mut Status) -> i32 {
+    // SAFETY:
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || Ok(pool(pool_handle)?.completions.poll_begin())) }
+}
+
+/// Ends a `gobridge_pool_poll_begin` (see there).
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` without a matching begin
+/// (nothing changes). Any thread; never blocks.
+///
+/// # Safety
+///
+/// `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_poll_end(pool_handle: u64, status: *mut Status) -> i32 {
+    // SAFETY:
+    // - `status` is as `call` requires: this function's contract.
+    unsafe { ffi::call(status, || pool(pool_handle)?.completions.poll_end()) }
 }
 
 /// Shuts the pool down without freeing it: new submissions fail with `GOBRIDGE_E_SHUTDOWN`,

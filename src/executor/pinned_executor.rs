@@ -138,10 +138,22 @@ impl PinnedExecutor {
         F: FnOnce() -> R + Send,
         R: Send,
     {
+        self.run_after_queued(f, || ())
+    }
+
+    /// [`run`](Self::run), calling `queued` once the job is queued (or refused, or run inline)
+    /// and before the wait: the pool releases its placement claim there.
+    pub(crate) fn run_after_queued<F, R>(&self, f: F, queued: impl FnOnce()) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
         if self.shared.is_closed() {
+            queued();
             return Err(Error::Shutdown);
         }
         if self.is_current() {
+            queued();
             return catch_unwind(AssertUnwindSafe(f)).map_err(panic_error);
         }
         let task = Arc::new(Task::new(f));
@@ -168,7 +180,9 @@ impl PinnedExecutor {
             co_located: on_same_cpu(self.shared.worker_cpu.load(Ordering::Relaxed)),
             armed: true,
         };
-        if let Err(refused) = self.shared.push(job) {
+        let pushed = self.shared.push(job);
+        queued();
+        if let Err(refused) = pushed {
             // Never queued: nobody else has the job; dropping it here drops `f` in this frame.
             drop(refused);
             waiter.disarm();

@@ -4,6 +4,7 @@
 
 use super::builder::ExecutorBuilder;
 use super::pinned_executor::PinnedExecutor;
+use super::queue::IdleReservation;
 use super::ticket::Ticket;
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// - Keyed jobs (`run_keyed`, `submit_keyed`) always go to the same thread for the same key
 ///   (`key % len`, after mixing): per-key thread affinity, per-key FIFO order.
-/// - Unkeyed jobs (`run`, `submit`) go to the executor with the fewest queued-plus-running
-///   jobs at that moment (ties broken round-robin).
+/// - Unkeyed jobs (`run`, `submit`) go to the first idle executor in index order, claimed
+///   with one CAS so that concurrent submitters take different ones; when none is idle, to the
+///   one with the fewest queued-plus-running jobs (ties broken round-robin). Idle-first keeps a
+///   light load on the same few threads, whose caches (and, for Go callbacks, whose Go `P`)
+///   are warm, instead of waking a cold thread per job.
 ///
 /// ```
 /// use gobridge::executor::PinnedPool;
@@ -132,13 +136,30 @@ impl PinnedPool {
         best
     }
 
-    /// [`PinnedExecutor::run`] on the least-loaded executor.
+    /// Where an unkeyed job goes: the first idle executor (claimed until the caller has pushed
+    /// the job and drops the claim), else the least-loaded one.
+    fn place(&self) -> (&PinnedExecutor, Option<IdleReservation<'_>>) {
+        for exec in &self.executors {
+            if let Some(claim) = exec.shared().reserve_if_idle() {
+                return (exec, Some(claim));
+            }
+        }
+        (self.least_loaded(), None)
+    }
+
+    /// [`PinnedExecutor::run`] on the first idle executor, else the least-loaded one.
     pub fn run<F, R>(&self, f: F) -> Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        self.least_loaded().run(f)
+        let (exec, claim) = self.place();
+        // The claim only has to last until the job is queued; `run` waits for the job, so
+        // release it first (a claim held across the wait would hide the job's own load).
+        match claim {
+            None => exec.run(f),
+            Some(claim) => exec.run_after_queued(f, move || drop(claim)),
+        }
     }
 
     /// [`PinnedExecutor::run`] on the executor of `key`.
@@ -150,13 +171,14 @@ impl PinnedPool {
         self.executor_for_key(key).run(f)
     }
 
-    /// [`PinnedExecutor::submit`] on the least-loaded executor.
+    /// [`PinnedExecutor::submit`] on the first idle executor, else the least-loaded one.
     pub fn submit<F, R>(&self, f: F) -> Result<Ticket<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.least_loaded().submit(f)
+        let (exec, _claim) = self.place();
+        exec.submit(f) // the claim drops after the push counted the job
     }
 
     /// [`PinnedExecutor::submit`] on the executor of `key`.

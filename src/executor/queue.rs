@@ -81,6 +81,17 @@ impl Drop for QueueState {
     }
 }
 
+/// A claim on an idle executor ([`Shared::reserve_if_idle`]); releases it when dropped.
+pub(crate) struct IdleReservation<'a> {
+    shared: &'a Shared,
+}
+
+impl Drop for IdleReservation<'_> {
+    fn drop(&mut self) {
+        self.shared.load.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The state shared by an executor's handles and its thread.
 ///
 /// `repr(C)` and 64-byte alignment keep the queue lock, its list ends and the counters the
@@ -136,6 +147,17 @@ impl Shared {
 
     pub(crate) fn load(&self) -> usize {
         self.load.load(Ordering::Relaxed) as usize
+    }
+
+    /// Claims this executor for one job about to be pushed if it is idle (no job queued or
+    /// running, and no other claim): one CAS on `load`, so two submitters never both take the
+    /// same idle thread. The claim counts as load until the returned guard drops, which the
+    /// submitter does after its push counted the job itself.
+    pub(crate) fn reserve_if_idle(&self) -> Option<IdleReservation<'_>> {
+        self.load
+            .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()
+            .map(|_| IdleReservation { shared: self })
     }
 
     /// Queues `job`, or hands it back untouched when the executor is closed.
