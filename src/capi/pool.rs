@@ -521,7 +521,7 @@ pub unsafe extern "C" fn gobridge_pool_poll_completions(
 pub unsafe extern "C" fn gobridge_pool_poll_begin(pool_handle: u64, status: *mut Status) -> i32 {
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
-    unsafe { ffi::call(status, || Ok(pool(pool_handle)?.completions.poll_begin())) }
+    unsafe { ffi::call(status, || pool(pool_handle).map(|p| p.completions.poll_begin())) }
 }
 
 /// Ends a `gobridge_pool_poll_begin` (see there).
