@@ -138,13 +138,16 @@ fn a_poller_takes_completions_without_the_fd_and_the_last_end_hands_the_rest_ove
     let mut pool = 0u64;
     let mut fd = -1;
     // SAFETY:
-    // - `pool` and `fd` are valid for writes; a NULL status is allowed.
-    unsafe {
-        assert_eq!(gobridge_pool_new(1, &mut pool, ptr::null_mut()), 0);
-        assert_eq!(gobridge_pool_fd(pool, &mut fd, ptr::null_mut()), 0);
-        // An end without a begin is refused and changes nothing.
-        assert_eq!(gobridge_pool_poll_end(pool, ptr::null_mut()), GOBRIDGE_E_INVALID_ARGUMENT);
-    }
+    // - `pool` is valid for a write; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_new(1, &mut pool, ptr::null_mut()) }, 0);
+    // SAFETY:
+    // - `fd` is valid for a write; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_fd(pool, &mut fd, ptr::null_mut()) }, 0);
+    // An end without a begin is refused and changes nothing.
+    // SAFETY:
+    // - A NULL status is allowed.
+    let rc = unsafe { gobridge_pool_poll_end(pool, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_INVALID_ARGUMENT);
 
     // Without a poller: each completion makes the fd readable; a take that empties the queue
     // resets it.
@@ -175,9 +178,13 @@ fn a_poller_takes_completions_without_the_fd_and_the_last_end_hands_the_rest_ove
 
     // SAFETY:
     // - A NULL status is allowed.
-    unsafe {
-        assert_eq!(gobridge_pool_close(pool, ptr::null_mut()), 0);
-        assert_eq!(gobridge_pool_poll_begin(pool, ptr::null_mut()), GOBRIDGE_E_STALE_HANDLE);
-        assert_eq!(gobridge_pool_poll_end(pool, ptr::null_mut()), GOBRIDGE_E_STALE_HANDLE);
-    }
+    assert_eq!(unsafe { gobridge_pool_close(pool, ptr::null_mut()) }, 0);
+    // SAFETY:
+    // - A NULL status is allowed.
+    let rc = unsafe { gobridge_pool_poll_begin(pool, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
+    // SAFETY:
+    // - A NULL status is allowed.
+    let rc = unsafe { gobridge_pool_poll_end(pool, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
 }
