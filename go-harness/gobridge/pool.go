@@ -177,6 +177,11 @@ func (p *poolCore) drain(buf []C.GobridgeCompletion) bool {
 // and a poll costs one cgo call where a netpoller wake-up costs tens of microseconds.
 const poolSpinWindow = 50 * time.Microsecond
 
+// spinPays: with one CPU, a spinning goroutine only keeps the pool thread it waits for off
+// that CPU (runtime.Gosched does not give the OS thread up): Pool.Sleep(0) under taskset -c 0
+// took 80 µs spinning, against a netpoller wake-up without.
+var spinPays = runtime.NumCPU() > 1
+
 // spinBatch is how many completions one poll takes (a batch of the spinner's buffer).
 const spinBatch = 16
 
@@ -187,7 +192,7 @@ var spinBufs = sync.Pool{New: func() any { return new([spinBatch]C.GobridgeCompl
 // waiters the queue never goes quiet and the dispatcher keeps up. ok is false if w is still
 // waiting (or another goroutine was spinning).
 func (p *poolCore) spinWait(w *poolWaiter) (err error, ok bool) {
-	if !p.spinning.CompareAndSwap(false, true) {
+	if !spinPays || !p.spinning.CompareAndSwap(false, true) {
 		return nil, false
 	}
 	defer p.spinning.Store(false)

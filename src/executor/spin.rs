@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 /// Iterations of pure `spin_loop` before a spinning waiter starts calling `yield_now`.
 ///
 /// A `pause` costs ~25 ns on the project's KVM guests (10–140 cycles elsewhere), so this is
-/// about 1 µs: longer than a cross-core handoff in flight (~0.5 µs round trip here), short
-/// enough that when both threads share one CPU (a loaded machine) the waiter soon yields to
-/// the thread it waits for. (128 spins measured ~10 µs round trips in that co-located case,
-/// 32 about half of that, and the same ~0.55 µs when the threads run on different CPUs.)
-const PURE_SPINS: u32 = 32;
+/// about 12 µs: a cgo callback round trip (~0.4–0.7 µs here) and a pool job's whole handoff
+/// (~1.2 µs) complete inside it, while a `sched_yield` costs a system call and, on a busy
+/// CPU, a time slice. Measured with `make bench` on the 2-vCPU VM, 32 → 512 spins: Ping
+/// 0.65–1.3 µs → 0.36–0.89 µs, Executor.Do 3.7–4.1 µs → 1.3–2.3 µs, Pool.Sleep(0)
+/// 1.4–2.5 µs → 1.1–1.7 µs. When the two threads share one CPU the pure phase is skipped
+/// ([`on_same_cpu`]), so that case is unchanged (`taskset -c 0`: 4.2 µs vs 6.3 µs for Do).
+const PURE_SPINS: u32 = 512;
 
 /// The CPU the calling thread is running on, or [`NO_CPU`] when unknown (always under loom).
 pub(crate) fn current_cpu() -> u32 {
