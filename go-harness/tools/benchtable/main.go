@@ -39,12 +39,29 @@ type pairedLine struct {
 var pairs = []pair{
 	{"guarded gobridge call vs bare cgo call", "CallGuarded", "CallBare", "ns/op", "<= 1.15x", 1.15, false},
 	{"guarded call vs bare call with a result", "CallGuarded", "CallBareValue", "ns/op", "", 0, false},
+	{"guarded vs bare, 8 goroutines (per call)", "FanInCallGuarded/8", "FanInCallBare/8", "ns/op", "<= 1.15x", 1.15, false},
+	{"guarded vs bare, 64 goroutines (per call)", "FanInCallGuarded/64", "FanInCallBare/64", "ns/op", "<= 1.15x", 1.15, false},
 	{"CallStatus vs bare cgo call (author's fn)", "CallStatus/CallStatus", "CallStatus/bare", "ns/op", "<= 1.15x", 1.15, false},
-	{"Executor.Ping vs Go chan round trip", "ExecutorPing", "GoChanRoundTrip", "ns/op", "<= 1500 ns", 1500, true},
-	{"Executor.Do (no-op) vs Go chan round trip", "ExecutorDo", "GoChanRoundTrip", "ns/op", "<= 3000 ns", 3000, true},
+	{"Executor.Ping vs Go chan round trip", "ExecutorPing", "GoChanRoundTrip", "ns/op", "<= 400 ns", 400, true},
+	{"Executor.Ping, 64 vs 1 goroutine (per call)", "FanInExecutorPing/64", "FanInExecutorPing/1", "ns/op", "<= 1.0x", 1.0, false},
+	{"Executor.Do (no-op) vs callback floor", "ExecutorDo", "CallbackFloor", "ns/op", "<= 1.3x", 1.3, false},
+	{"Executor.Do (no-op) vs Go chan round trip", "ExecutorDo", "GoChanRoundTrip", "ns/op", "<= 1000 ns", 1000, true},
 	{"Executor.Do, cancellable ctx vs Go chan", "ExecutorDoCancellableCtx", "GoChanRoundTrip", "ns/op", "", 0, false},
+	{"Pool(4).Do (no-op), 1 goroutine vs Go chan", "PoolDoNoop", "GoChanRoundTrip", "ns/op", "<= 1500 ns", 1500, true},
+	{"Pool(4).Sleep(0), 1 goroutine vs Go 4-server", "FanInPoolSleep0/1", "FanInGoChanRoundTrip/1", "ns/op", "<= 1500 ns", 1500, true},
+	{"Pool(4).Sleep(0), 8 goroutines vs Go", "FanInPoolSleep0/8", "FanInGoChanRoundTrip/8", "ns/op", "", 0, false},
+	{"Pool(4).Sleep(0), 64 goroutines vs Go", "FanInPoolSleep0/64", "FanInGoChanRoundTrip/64", "ns/op", "<= 1.2x", 1.2, false},
+	{"idle Executor + Pool(4): process CPU / 5 s", "IdleCPU", "", "cpu-ms/5s", "<= 50 ms", 50, true},
 	{"Sum 64 KiB through a view vs pure Go", "Sum64KiB", "SumGo64KiB", "ns/op", "", 0, false},
 	{"OS threads: Pool.Sleep vs blocking cgo", "ThreadsPoolSleep", "ThreadsZBlockingCgo", "threads", "", 0, false},
+}
+
+func minMax(v []float64) (float64, float64) {
+	lo, hi := v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
 }
 
 func median(v []float64) float64 {
@@ -107,16 +124,21 @@ func main() {
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-42s %14s %14s %9s  %s\n", "Go benchmark vs baseline (medians)", "bench", "baseline", "ratio", "target")
+	fmt.Printf("%-44s %14s %19s %14s %9s  %s\n", "Go benchmark vs baseline (medians)", "bench", "bench range", "baseline", "ratio", "target")
 	for _, p := range pairs {
 		b, ok1 := vals[p.bench][p.unit]
 		a, ok2 := vals[p.base][p.unit]
-		if !ok1 || !ok2 {
-			fmt.Printf("%-42s %14s\n", p.what, "(not run)")
+		if !ok1 || (!ok2 && p.base != "") {
+			fmt.Printf("%-44s %14s\n", p.what, "(not run)")
 			continue
 		}
-		mb, ma := median(b), median(a)
-		ratio := mb / ma
+		mb := median(b)
+		lo, hi := minMax(b)
+		ratio, ma := 0.0, 0.0
+		if p.base != "" {
+			ma = median(a)
+			ratio = mb / ma
+		}
 		status := ""
 		if p.limit > 0 {
 			v := ratio
@@ -130,7 +152,12 @@ func main() {
 				failed = true
 			}
 		}
-		fmt.Printf("%-42s %11.1f %-2s %11.1f %-2s %8.2fx  %s %s\n", p.what, mb, short(p.unit), ma, short(p.unit), ratio, p.target, status)
+		rng := fmt.Sprintf("%.1f-%.1f", lo, hi)
+		if p.base == "" {
+			fmt.Printf("%-44s %11.1f %-2s %19s %14s %9s  %s %s\n", p.what, mb, short(p.unit), rng, "-", "-", p.target, status)
+			continue
+		}
+		fmt.Printf("%-44s %11.1f %-2s %19s %11.1f %-2s %8.2fx  %s %s\n", p.what, mb, short(p.unit), rng, ma, short(p.unit), ratio, p.target, status)
 	}
 	if failed {
 		fmt.Println("\n(some targets missed on this run; take final numbers on a quiet machine)")
@@ -156,8 +183,11 @@ func parsePaired(line string) (pairedLine, bool) {
 }
 
 func short(unit string) string {
-	if unit == "ns/op" {
+	switch unit {
+	case "ns/op":
 		return "ns"
+	case "threads":
+		return "th"
 	}
-	return "th"
+	return "ms"
 }
