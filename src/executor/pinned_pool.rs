@@ -156,10 +156,7 @@ impl PinnedPool {
         let (exec, claim) = self.place();
         // The claim only has to last until the job is queued; `run` waits for the job, so
         // release it first (a claim held across the wait would hide the job's own load).
-        match claim {
-            None => exec.run(f),
-            Some(claim) => exec.run_after_queued(f, move || drop(claim)),
-        }
+        exec.run_after_queued(f, move || drop(claim))
     }
 
     /// [`PinnedExecutor::run`] on the executor of `key`.

@@ -152,8 +152,13 @@ impl Shared {
     /// Claims this executor for one job about to be pushed if it is idle (no job queued or
     /// running, and no other claim): one CAS on `load`, so two submitters never both take the
     /// same idle thread. The claim counts as load until the returned guard drops, which the
-    /// submitter does after its push counted the job itself.
+    /// submitter does after its push counted the job itself. A busy executor costs a plain
+    /// read: a failed CAS would still take this line (the one its worker spins on) exclusive,
+    /// once per busy executor per submission.
     pub(crate) fn reserve_if_idle(&self) -> Option<IdleReservation<'_>> {
+        if self.load.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
         self.load
             .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed)
             .ok()
