@@ -11,7 +11,7 @@
 //!
 //! | Module | Primitive | The crash it turns into an error |
 //! |---|---|---|
-//! | [`executor`] | [`PinnedExecutor`](executor::PinnedExecutor), [`Pinned<S>`](executor::Pinned), [`PinnedPool`](executor::PinnedPool), [`Ticket`](executor::Ticket) | thread-affine state reached from whichever thread a goroutine happens to run on; one OS thread per blocking request |
+//! | [`executor`] | [`PinnedExecutor`](executor::PinnedExecutor), [`Pinned<S>`](executor::Pinned), [`PinnedPool`](executor::PinnedPool), [`Ticket`](executor::Ticket), [`Completions`](executor::Completions) | thread-affine state reached from whichever thread a goroutine happens to run on; one OS thread per blocking request |
 //! | crate root | [`ThreadBound<T>`] | a goroutine that migrated threads touching a thread-affine value: [`Error::WrongThread`] instead of UB |
 //! | [`sigmask`] | [`block`](sigmask::block) → [`MaskGuard`](sigmask::MaskGuard), [`spawn_masked`](sigmask::spawn_masked), [`SignalSet`](sigmask::SignalSet) | EINTR storms in native blocking calls under pprof and preemption; a mask left changed on a Go thread |
 //! | [`signal`] | [`install`](signal::install) of an [`Action`](signal::Action), [`SignalPipe`](signal::SignalPipe), [`audit`](signal::audit) | "non-Go code set up signal handler without SA_ONSTACK flag"; a handler that allocates or locks |
@@ -139,7 +139,7 @@
 //! | Module | Why it needs `unsafe` |
 //! |---|---|
 //! | `executor::pinned_executor` | a borrowed job's lifetime is erased for the handoff to the executor thread, which the caller then waits for |
-//! | `executor::queue`, `executor::job`, `executor::slot` | the intrusive job queue's links (under its lock), a job's closure cell (taken by the one claimer) and its result cell (written before READY, read after), as the loom models check |
+//! | `executor::queue`, `executor::job`, `executor::pool_job`, `executor::slot` | the intrusive job queue's links (under its lock), a job's closure cell (taken by the one claimer) and its result cell (written before READY, read after), as the loom models check |
 //! | `executor::home` | a value that is neither `Send` nor `Sync`, carried to its own executor thread to be dropped there (`ThreadBound`'s only hook into the executor) |
 //! | `executor::spin` | `sched_getcpu` |
 //! | `executor::pinned` | [`Pinned`](executor::Pinned)'s state, reached on the executor thread through a pointer |

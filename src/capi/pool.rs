@@ -1,4 +1,5 @@
-//! Pools of pinned executors for blocking native work, with one completion fd per pool.
+//! Pools of pinned executors for blocking native work, with one completion fd per pool: the C
+//! face of [`PinnedPool::submit_to`] and [`Completions`].
 //!
 //! A Go program that makes one blocking cgo call per request holds one OS thread per waiting
 //! goroutine. A pool instead runs the blocking work on a fixed number of threads and reports
@@ -7,17 +8,15 @@
 
 use super::callback::{Callback, CallbackJob};
 use super::executor::thread_builder;
-use crate::executor::{self, CancelToken, ExecutorBuilder, PinnedPool, TicketWatch};
+use crate::executor::{self, Completions, ExecutorBuilder, PinnedPool, PoolJob};
 use crate::ffi::{self, Status};
 use crate::handle::{Handle, HandleTable, kind};
 use crate::{Error, Result};
-use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// One finished pool job, as `gobridge_pool_take_completions` reports it.
@@ -42,227 +41,71 @@ pub(crate) const LAYOUTS: &[super::TypeLayout] =
 
 static POOLS: HandleTable<CPool> = HandleTable::new(kind::POOL);
 
+/// The C ABI's pool: the Rust pool and one [`Completions`] queue for all its jobs (their
+/// exactly-once reporting, the fd protocol and cancellation live in `executor`), plus the
+/// lookup from a C job id to its cancel handle.
 #[derive(Debug)]
 struct CPool {
     pool: PinnedPool,
-    completions: Arc<Completions>,
-    next_job: AtomicU64,
-    /// False once shutdown began. Submitters hold the read lock across `pool.submit`, and
-    /// shutdown flips it under the write lock *before* closing the executors, so a submission
-    /// that saw `true` is never refused: a job id is handed out exactly when its job was
-    /// accepted, and then it gets exactly one completion.
-    accepting: RwLock<bool>,
-    /// Every job not yet finished, by job id.
-    pending: Arc<Mutex<HashMap<u64, Arc<PendingJob>>>>,
+    completions: Arc<Completions<()>>,
+    /// Every job whose completion has not been taken yet, by id. A submitter holds the lock
+    /// from `submit_to` to the insert, and a take holds it while it takes: a job's entry cannot
+    /// be removed before it is inserted.
+    jobs: Mutex<HashMap<u64, PoolJob>>,
 }
 
-/// One job's shared state: its token (a running job polls it), its ticket (a queued job is
-/// withdrawn through it; set once the executor accepted the job), and the flag that makes its
-/// completion exactly-once (the guard and a withdrawing `cancel` race for it).
-#[derive(Debug, Default)]
-struct PendingJob {
-    token: CancelToken,
-    watch: OnceLock<TicketWatch<()>>,
-    reported: AtomicBool,
-}
-
-/// The completion queue and its eventfd (non-blocking, counter mode).
-///
-/// The fd is written only when a consumer may be waiting on it: `armed` (a take left the queue
-/// empty, and nothing has signalled since) and no poller registered (a poller takes what
-/// arrives itself). So a steady stream of completions costs one write per wake-up, not one per
-/// completion, and none while a waiter spins on [`Completions::poll`]. Every change of the
-/// state, the fd's included, happens under the one lock: what a take saw of `armed` is what
-/// the fd holds.
-#[derive(Debug)]
-struct Completions {
-    state: Mutex<CompletionState>,
-    efd: EventFd,
-}
-
-#[derive(Debug)]
-struct CompletionState {
-    queue: Vec<Completion>,
-    /// The fd is not readable and the next completion must make it so.
-    armed: bool,
-    /// Consumers between `poll_begin` and `poll_end`.
-    pollers: u32,
-}
-
-impl Completions {
-    fn new(efd: EventFd) -> Self {
-        Completions {
-            state: Mutex::new(CompletionState { queue: Vec::new(), armed: true, pollers: 0 }),
-            efd,
-        }
+impl CPool {
+    fn jobs(&self) -> MutexGuard<'_, HashMap<u64, PoolJob>> {
+        self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, CompletionState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Queues `work` as a new job and returns its id; exactly one completion reports it.
+    /// `work` runs under the job's cancellation token (`gobridge_pool_cancel`); a job cancelled
+    /// before it starts never runs and completes with `Cancelled`. A refused job (shut down)
+    /// has no id and reports nothing.
+    fn submit(&self, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<u64> {
+        let mut jobs = self.jobs();
+        let job = self.pool.submit_to(&self.completions, work)?;
+        let id = job.id();
+        jobs.insert(id, job);
+        Ok(id)
     }
 
-    fn push(&self, c: Completion) {
-        let mut st = self.lock();
-        st.queue.push(c);
-        if st.pollers == 0 {
-            self.signal_if_armed(&mut st);
-        }
+    /// Cancels job `id` (see [`PoolJob::cancel`]). False if it had already finished, or never
+    /// existed.
+    fn cancel(&self, id: u64) -> bool {
+        // Clone the handle and let the lock go: withdrawing drops the job's closure here.
+        let Some(job) = self.jobs().get(&id).cloned() else {
+            return false;
+        };
+        job.cancel()
     }
 
-    /// Makes the fd readable if a consumer may be waiting on it. The counter only saturates
-    /// after 2^64 - 2 unread writes, and then it is readable anyway: the error is ignored.
-    fn signal_if_armed(&self, st: &mut CompletionState) {
-        if st.armed {
-            st.armed = false;
-            let _ = self.efd.write(1);
-        }
-    }
-
-    /// The fd consumer's take: resets the fd if it was signalled, moves up to `slots.len()`
-    /// completions out, and arms the fd when the queue is left empty (else keeps it readable).
-    fn take(&self, slots: &mut [MaybeUninit<Completion>]) -> Result<usize> {
-        let mut st = self.lock();
-        if !st.armed {
-            match self.efd.read() {
-                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-                Err(e) => return Err(Error::Sys(e)),
-            }
-            st.armed = true;
-        }
-        let n = Self::move_out(&mut st.queue, slots);
-        if !st.queue.is_empty() {
-            self.signal_if_armed(&mut st);
-        }
-        Ok(n)
-    }
-
-    /// A poller's take: no system call, the fd untouched.
-    fn poll(&self, slots: &mut [MaybeUninit<Completion>]) -> usize {
-        Self::move_out(&mut self.lock().queue, slots)
-    }
-
-    fn poll_begin(&self) {
-        let mut st = self.lock();
-        st.pollers = st.pollers.saturating_add(1);
-    }
-
-    /// Ends one poller's registration; the last one hands what is still queued to the fd.
-    fn poll_end(&self) -> Result<()> {
-        let mut st = self.lock();
-        if st.pollers == 0 {
-            return Err(Error::InvalidArgument("gobridge_pool_poll_end without poll_begin"));
-        }
-        st.pollers -= 1;
-        if st.pollers == 0 && !st.queue.is_empty() {
-            self.signal_if_armed(&mut st);
-        }
-        Ok(())
-    }
-
-    fn move_out(queue: &mut Vec<Completion>, slots: &mut [MaybeUninit<Completion>]) -> usize {
-        let n = queue.len().min(slots.len());
-        for (slot, c) in slots.iter_mut().zip(queue.drain(..n)) {
-            slot.write(c);
-        }
-        n
-    }
-}
-
-/// Reports a job exactly once: when it finishes (`finish`), or when it is dropped without
-/// running (shut down: queued jobs are dropped) or while unwinding (panicked).
-struct JobGuard {
-    completions: Arc<Completions>,
-    pending: Arc<Mutex<HashMap<u64, Arc<PendingJob>>>>,
-    state: Arc<PendingJob>,
-    job: u64,
-    done: bool,
-}
-
-impl JobGuard {
-    fn finish(mut self, result: Result<()>) {
-        self.done = true;
-        if !self.state.reported.swap(true, Ordering::AcqRel) {
-            let code = result.err().map_or(0, |e| e.code());
-            self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
-        }
-    }
-}
-
-impl Drop for JobGuard {
-    fn drop(&mut self) {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
-        if !self.done && !self.state.reported.swap(true, Ordering::AcqRel) {
-            let code = if std::thread::panicking() {
-                Error::Panicked(String::new()).code()
-            } else {
-                Error::Shutdown.code()
-            };
-            self.completions.push(Completion { job: self.job, code, sys_errno: 0 });
-        }
+    /// Moves up to `slots.len()` completions into `slots` with `take` (the fd consumer's or
+    /// the poller's) and forgets the jobs it moved. Lock order: `jobs`, then the queue's (no
+    /// path takes them the other way round; a job reporting takes only the queue's).
+    fn take(
+        &self,
+        slots: &mut [MaybeUninit<Completion>],
+        take: impl FnOnce(
+            &Completions<()>,
+            usize,
+            &mut dyn FnMut(executor::Completion<()>),
+        ) -> Result<usize>,
+    ) -> Result<usize> {
+        let mut jobs = self.jobs();
+        let mut written = 0;
+        take(&self.completions, slots.len(), &mut |c| {
+            jobs.remove(&c.job);
+            let code = c.result.err().map_or(0, |e| e.code());
+            slots[written].write(Completion { job: c.job, code, sys_errno: 0 });
+            written += 1;
+        })
     }
 }
 
 fn pool(h: u64) -> Result<Arc<CPool>> {
     POOLS.get(Handle::from_raw(h))
-}
-
-impl CPool {
-    /// Queues `work` as a new job and returns its id. Every accepted job produces exactly one
-    /// completion. `work` runs under the job's cancellation token (`gobridge_pool_cancel`); a
-    /// job cancelled before it starts never runs and completes with `Cancelled`.
-    fn submit(&self, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<u64> {
-        let accepting = self.accepting.read().unwrap_or_else(PoisonError::into_inner);
-        if !*accepting {
-            return Err(Error::Shutdown);
-        }
-        let job = self.next_job.fetch_add(1, Ordering::Relaxed) + 1;
-        let state = Arc::new(PendingJob::default());
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).insert(job, Arc::clone(&state));
-        let guard = JobGuard {
-            completions: Arc::clone(&self.completions),
-            pending: Arc::clone(&self.pending),
-            state: Arc::clone(&state),
-            job,
-            done: false,
-        };
-        // The ticket is dropped once its watch is recorded: that detaches the job, which still
-        // runs (its completion goes through the queue instead). No refusal is possible while we
-        // hold `accepting` (see the field), so the guard never reports an id we did not return.
-        let ticket = self.pool.submit(move || {
-            let token = &guard.state.token;
-            let result = if token.is_cancelled() { Err(Error::Cancelled) } else { token.run(work) };
-            guard.finish(result);
-        })?;
-        let _ = state.watch.set(ticket.watch()); // set once, here: only this call has the ticket
-        Ok(job)
-    }
-
-    /// Cancels `job`: sets its token (a running job sees it) and withdraws it if it is still
-    /// queued, reporting it `Cancelled` at once rather than when a thread reaches it. False if
-    /// it had already finished (or never existed).
-    fn cancel(&self, job: u64) -> bool {
-        // Clone what is needed and let the lock go: withdrawing may drop the job's closure,
-        // whose guard takes the same lock.
-        let Some(entry) =
-            self.pending.lock().unwrap_or_else(PoisonError::into_inner).get(&job).cloned()
-        else {
-            return false;
-        };
-        entry.token.cancel();
-        let withdrawn = entry.watch.get().is_some_and(TicketWatch::cancel);
-        if withdrawn && !entry.reported.swap(true, Ordering::AcqRel) {
-            let code = Error::Cancelled.code();
-            self.completions.push(Completion { job, code, sys_errno: 0 });
-        }
-        true
-    }
-
-    /// Refuses new submissions from now on, then shuts the executors down (queued jobs complete
-    /// with `Shutdown`, running ones finish, threads are joined).
-    fn shutdown(&self) -> Result<()> {
-        *self.accepting.write().unwrap_or_else(PoisonError::into_inner) = false;
-        self.pool.shutdown()
-    }
 }
 
 /// Starts a pool of `threads` (1..=1024) executor threads named `gobridge-pool-N`, each with
@@ -318,19 +161,13 @@ fn new_pool(threads: usize, executor: ExecutorBuilder) -> Result<u64> {
     if !(1..=1024).contains(&threads) {
         return Err(Error::InvalidArgument("pool threads must be in 1..=1024"));
     }
-    let efd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+    let completions = Arc::new(Completions::new()?);
     let pool = PinnedPool::builder()
         .threads(threads)
         .name_prefix("gobridge-pool")
         .executor(executor)
         .spawn()?;
-    let handle = POOLS.insert(CPool {
-        pool,
-        completions: Arc::new(Completions::new(efd)),
-        next_job: AtomicU64::new(0),
-        accepting: RwLock::new(true),
-        pending: Arc::new(Mutex::new(HashMap::new())),
-    })?;
+    let handle = POOLS.insert(CPool { pool, completions, jobs: Mutex::new(HashMap::new()) })?;
     Ok(handle.as_raw())
 }
 
@@ -448,7 +285,7 @@ pub unsafe extern "C" fn gobridge_pool_fd(
 ) -> i32 {
     // SAFETY:
     // - `out_fd` and `status` are as `call_out` requires: this function's contract.
-    unsafe { ffi::call_out(status, out_fd, || Ok(pool(pool_handle)?.completions.efd.as_raw_fd())) }
+    unsafe { ffi::call_out(status, out_fd, || Ok(pool(pool_handle)?.completions.fd().as_raw_fd())) }
 }
 
 /// Moves up to `cap` completions, oldest first, into `out[0..n]` and writes `n` to `*out_n`;
@@ -471,7 +308,9 @@ pub unsafe extern "C" fn gobridge_pool_take_completions(
     out_n: *mut usize,
     status: *mut Status,
 ) -> i32 {
-    let body = |slots: &mut [MaybeUninit<Completion>]| pool(pool_handle)?.completions.take(slots);
+    let body = |slots: &mut [MaybeUninit<Completion>]| {
+        pool(pool_handle)?.take(slots, |c, max, f| c.take_each(max, f))
+    };
     // SAFETY:
     // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
     //   contract.
@@ -497,8 +336,9 @@ pub unsafe extern "C" fn gobridge_pool_poll_completions(
     out_n: *mut usize,
     status: *mut Status,
 ) -> i32 {
-    let body =
-        |slots: &mut [MaybeUninit<Completion>]| Ok(pool(pool_handle)?.completions.poll(slots));
+    let body = |slots: &mut [MaybeUninit<Completion>]| {
+        pool(pool_handle)?.take(slots, |c, max, f| Ok(c.poll_each(max, f)))
+    };
     // SAFETY:
     // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's
     //   contract.
@@ -554,7 +394,7 @@ pub unsafe extern "C" fn gobridge_pool_poll_end(pool_handle: u64, status: *mut S
 pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut Status) -> i32 {
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
-    unsafe { ffi::call(status, || pool(pool_handle)?.shutdown()) }
+    unsafe { ffi::call(status, || pool(pool_handle)?.pool.shutdown()) }
 }
 
 /// Shuts the pool down (as `gobridge_pool_shutdown`, if not done yet) and frees its handle and
@@ -570,5 +410,5 @@ pub unsafe extern "C" fn gobridge_pool_shutdown(pool_handle: u64, status: *mut S
 pub unsafe extern "C" fn gobridge_pool_close(pool_handle: u64, status: *mut Status) -> i32 {
     // SAFETY:
     // - `status` is as `call` requires: this function's contract.
-    unsafe { ffi::call(status, || POOLS.remove(Handle::from_raw(pool_handle))?.shutdown()) }
+    unsafe { ffi::call(status, || POOLS.remove(Handle::from_raw(pool_handle))?.pool.shutdown()) }
 }

@@ -5,7 +5,9 @@
 //! wake protocol, which is where a lost wake-up would hide.
 #![forbid(unsafe_code)]
 
+use super::completions::{Completion, Completions};
 use super::job::{Job, Task};
+use super::pool_job::pool_job;
 use super::queue::Shared;
 use crate::Error;
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -204,5 +206,109 @@ fn loom_shutdown_races_two_submitters() {
         }
         assert!(shared.wait_exited(None));
         worker.join().unwrap();
+    });
+}
+
+fn fd_readable(c: &Completions<impl Sized>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    poll(&mut [PollFd::new(c.fd(), PollFlags::POLLIN)], PollTimeout::ZERO).unwrap() == 1
+}
+
+fn take_all<R>(c: &Completions<R>) -> Vec<Completion<R>> {
+    let mut out = Vec::new();
+    c.take_into(&mut out, usize::MAX).unwrap();
+    out
+}
+
+/// `cancel` said "finished" only if the report was queued by then (it still is: nothing took
+/// it).
+fn job_finished_implies_reported<R>(unfinished: bool, done: &Completions<R>) -> bool {
+    unfinished || fd_readable(done)
+}
+
+/// A pool job with cancel and shutdown racing the worker: exactly one report, whose result
+/// says who claimed the job (it ran: `Ok`; cancel withdrew it, or the worker saw the token
+/// first: `Cancelled`; the shutdown drain: `Shutdown`), and the closure ran exactly when the
+/// report is `Ok`.
+#[test]
+fn loom_pool_job_reports_once_whoever_claims_it() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let done = Arc::new(Completions::new().unwrap());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&ran);
+        let (job, queued) = pool_job(&done, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(shared.push(queued).is_ok());
+        let canceller = thread::spawn(move || job.cancel());
+        shared.close();
+        let unfinished = canceller.join().unwrap();
+        worker.join().unwrap();
+        assert!(job_finished_implies_reported(unfinished, &done));
+        let reports = take_all(&done);
+        assert_eq!(reports.len(), 1, "exactly one report");
+        let ran = ran.load(Ordering::SeqCst);
+        match &reports[0].result {
+            Ok(()) => assert_eq!(ran, 1),
+            // Withdrawn by cancel, or the worker saw the token first: the closure never ran.
+            Err(Error::Cancelled) => assert_eq!(ran, 0),
+            Err(Error::Shutdown) => assert_eq!(ran, 0),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!fd_readable(&done), "all taken: the fd is quiet");
+    });
+}
+
+/// A report pushed while the consumer takes (and then would wait on the fd): the consumer got
+/// it, or the fd is readable — never a report behind a quiet fd.
+#[test]
+fn loom_completion_is_taken_or_the_fd_is_readable() {
+    loom::model(|| {
+        let done = Arc::new(Completions::<u8>::new().unwrap());
+        let producer = {
+            let done = Arc::clone(&done);
+            thread::spawn(move || {
+                done.push(Completion { job: 1, result: Ok(1) });
+                done.push(Completion { job: 2, result: Ok(2) });
+            })
+        };
+        let mut got = Vec::new();
+        done.take_into(&mut got, 1).unwrap();
+        done.take_into(&mut got, 1).unwrap();
+        producer.join().unwrap();
+        if got.len() < 2 {
+            assert!(fd_readable(&done), "{} report(s) behind a quiet fd", 2 - got.len());
+        }
+        got.extend(take_all(&done));
+        assert_eq!(got.iter().map(|c| c.job).collect::<Vec<_>>(), [1, 2]);
+        assert!(!fd_readable(&done));
+    });
+}
+
+/// A spinning poller racing a report: the poller took it, or the poller's end handed it to the
+/// fd. (A report pushed before the poller began has already made the fd readable; the poller
+/// may take it, leaving a spurious readiness that the fd consumer's next take clears.)
+#[test]
+fn loom_poller_end_hands_over_what_it_did_not_take() {
+    loom::model(|| {
+        let done = Arc::new(Completions::<u8>::new().unwrap());
+        let producer = {
+            let done = Arc::clone(&done);
+            thread::spawn(move || done.push(Completion { job: 1, result: Ok(1) }))
+        };
+        let mut got = Vec::new();
+        {
+            let poller = done.poller();
+            poller.poll_into(&mut got, 1);
+        }
+        producer.join().unwrap();
+        if got.is_empty() {
+            assert!(fd_readable(&done), "the report behind a quiet fd");
+        }
+        assert_eq!(got.len() + take_all(&done).len(), 1, "one report, taken once");
+        assert!(!fd_readable(&done), "a take clears any readiness");
     });
 }

@@ -26,7 +26,11 @@
 //!   `S` may be `!Send`; [`with`](Pinned::with) reaches it; it is dropped on its thread. A
 //!   panic inside `with` [poisons](Pinned#poisoning) it, as a panic poisons a `Mutex`.
 //! - [`PinnedPool`]: a fixed set of executors with key affinity (same key, same thread) and
-//!   least-loaded placement: blocking work on a bounded number of OS threads.
+//!   idle-first placement: blocking work on a bounded number of OS threads.
+//! - [`Completions<R>`]: one queue and one file descriptor for many jobs
+//!   ([`submit_to`](PinnedPool::submit_to)): each reports a [`Completion`] (its [`PoolJob`]'s
+//!   id and result), so an event loop waits for any number of jobs with one fd and no thread
+//!   per job, or a consumer expecting a fast answer spins on it without a system call.
 //! - [`ExecutorBuilder`]: name, stack size, signal mask and spin window.
 //!
 //! # Failure semantics
@@ -93,6 +97,7 @@
 
 mod builder;
 mod cancel;
+mod completions;
 #[allow(unsafe_code)] // a payload that is neither Send nor Sync, finished on its own thread
 mod home;
 #[allow(unsafe_code)] // a job's queue link and closure cell, each touched by one thread at a time
@@ -102,6 +107,8 @@ mod pinned;
 #[allow(unsafe_code)] // a borrowed job's lifetime erased for the handoff, waited for
 mod pinned_executor;
 mod pinned_pool;
+#[allow(unsafe_code)] // the closure cell, touched by the one thread that claimed the job
+mod pool_job;
 #[allow(unsafe_code)] // the queue's links, touched under its lock
 mod queue;
 #[allow(unsafe_code)] // the result cell, written by the claimer and read by the owner
@@ -115,9 +122,11 @@ mod loom_tests;
 
 pub use builder::{DEFAULT_SPIN, ExecutorBuilder};
 pub use cancel::{CancelToken, cancelled, check_cancelled};
+pub use completions::{Completion, Completions, Poller};
 pub use pinned::Pinned;
 pub use pinned_executor::PinnedExecutor;
 pub use pinned_pool::{PinnedPool, PoolBuilder};
+pub use pool_job::PoolJob;
 pub use ticket::Ticket;
 
 #[cfg(feature = "capi")]

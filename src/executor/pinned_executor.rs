@@ -1,7 +1,9 @@
 //! [`PinnedExecutor`]: one OS thread that runs the jobs sent to it, in order.
 
 use super::builder::ExecutorBuilder;
+use super::completions::Completions;
 use super::job::{Job, Task};
+use super::pool_job::{PoolJob, pool_job};
 use super::queue::Shared;
 use super::slot::Slot;
 use super::spin::on_same_cpu;
@@ -205,6 +207,24 @@ impl PinnedExecutor {
             return Err(Error::Shutdown);
         }
         Ok(Ticket::new(task, self.tid, self.shared.spin()))
+    }
+
+    /// Queues a `'static` job that reports to `completions` instead of a ticket: exactly one
+    /// [`Completion`](super::Completion) with the returned job's id — its value or error,
+    /// `Err(Panicked)`, `Err(Shutdown)` if shutdown failed it before it started, or
+    /// `Err(Cancelled)`. The job runs under its own [`CancelToken`](super::CancelToken)
+    /// ([`PoolJob::cancel`] sets it). `Err(Shutdown)` after shutdown: the job is dropped and
+    /// reports nothing.
+    pub fn submit_to<F, R>(&self, completions: &Arc<Completions<R>>, f: F) -> Result<PoolJob>
+    where
+        F: FnOnce() -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (handle, job) = pool_job(completions, f);
+        match self.shared.push(job) {
+            Ok(()) => Ok(handle),
+            Err(_) => Err(Error::Shutdown), // never claimed: it reports nothing
+        }
     }
 
     /// Shuts the executor down and joins its thread.

@@ -3,10 +3,13 @@
 #![forbid(unsafe_code)]
 
 use super::builder::ExecutorBuilder;
+use super::completions::Completions;
 use super::pinned_executor::PinnedExecutor;
+use super::pool_job::PoolJob;
 use super::queue::IdleReservation;
 use super::ticket::Ticket;
 use crate::{Error, Result};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A fixed number of [`PinnedExecutor`]s: the way to run blocking native work on a bounded
@@ -185,6 +188,32 @@ impl PinnedPool {
         R: Send + 'static,
     {
         self.executor_for_key(key).submit(f)
+    }
+
+    /// [`PinnedExecutor::submit_to`] on the first idle executor, else the least-loaded one:
+    /// the job reports to `completions`, which any number of jobs share, so one fd (or one
+    /// spinning [`Poller`](super::Poller)) waits for all of them.
+    pub fn submit_to<F, R>(&self, completions: &Arc<Completions<R>>, f: F) -> Result<PoolJob>
+    where
+        F: FnOnce() -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (exec, _claim) = self.place();
+        exec.submit_to(completions, f) // the claim drops after the push counted the job
+    }
+
+    /// [`PinnedExecutor::submit_to`] on the executor of `key`.
+    pub fn submit_keyed_to<F, R>(
+        &self,
+        key: u64,
+        completions: &Arc<Completions<R>>,
+        f: F,
+    ) -> Result<PoolJob>
+    where
+        F: FnOnce() -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.executor_for_key(key).submit_to(completions, f)
     }
 
     /// Shuts every executor down (all are closed first, then joined). The first error, if any.
