@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"os"
-	"runtime/cgo"
 	"runtime/debug"
 	"sync/atomic"
 )
@@ -55,11 +54,9 @@ func gobridgeGoCallback(h C.uintptr_t) {
 		}
 		j.finished.Store(true)
 	}()
-	v, ok := cgo.Handle(h).Value().(*goJob)
-	if !ok {
+	if j = lookupCallbackJob(uintptr(h)); j == nil {
 		return
 	}
-	j = v
 	j.ran = true
 	j.started.Store(true)
 	j.fn()

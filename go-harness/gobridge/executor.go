@@ -37,7 +37,8 @@ type Executor struct {
 	h         C.uint64_t
 	tid       int
 	name      string
-	slots     chan struct{} // one token per goroutine allowed to block in cgo on this executor
+	slots     chan int // free blocking-wait slots: one per goroutine allowed to block in cgo
+	sync      *syncJobs
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -67,10 +68,16 @@ func NewExecutor(name string, opts ...Option) (*Executor, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	e := &Executor{h: C.uint64_t(r.value), name: name, slots: make(chan struct{}, MaxBlockedWaiters)}
+	e := &Executor{h: C.uint64_t(r.value), name: name, slots: make(chan int, MaxBlockedWaiters)}
+	for i := 0; i < MaxBlockedWaiters; i++ {
+		e.slots <- i
+	}
+	e.sync = &syncJobs{}
+	e.sync.handle = cgo.NewHandle(e.sync)
 	tr := C.gb_executor_tid(e.h)
 	if err := resultErr(tr); err != nil {
 		C.gb_executor_close(e.h)
+		e.sync.handle.Delete()
 		return nil, err
 	}
 	e.tid = int(tr.value)
@@ -90,23 +97,76 @@ func finalizeExecutor(e *Executor) {
 // testHookFinalized, when set by a test, is called by the Executor and Pool finalizers.
 var testHookFinalized func(what string)
 
-// acquire takes one of the executor's blocking-wait slots, waiting in Go (parked) while all are
-// taken; a ctx done first returns ctx.Err() with nothing submitted.
-func (e *Executor) acquire(ctx context.Context) error {
-	select {
-	case e.slots <- struct{}{}:
-		return nil
-	default:
+// syncJobs holds the jobs of an executor's Do calls, one per blocking-wait slot, so that the
+// callback finds its job by slot with one cgo.Handle lookup instead of a handle created and
+// deleted per call (~150 ns). A slot's job is set before the job is submitted and cleared once
+// it has finished or can never start (the blocking run returned; waitSubmitted returned, which
+// it does only then); cgo calls order both for Go's race detector. It does not refer to its Executor, so the handle does not keep it from its
+// finalizer; Close deletes the handle once no callback can come.
+type syncJobs struct {
+	handle cgo.Handle
+	jobs   [MaxBlockedWaiters]*goJob
+}
+
+// slotRef is what Rust passes back to gobridgeGoCallback for a slot's job: bit 63 set (a
+// plain cgo.Handle never has it), the syncJobs handle above the low 8 bits, the slot in them.
+func (s *syncJobs) slotRef(slot int) C.uintptr_t {
+	return C.uintptr_t(1<<63 | uintptr(s.handle)<<8 | uintptr(slot))
+}
+
+// lookupCallbackJob resolves the value gobridgeGoCallback received: a slot reference, or a
+// cgo.Handle of a *goJob. Nil for anything else.
+func lookupCallbackJob(v uintptr) *goJob {
+	if v&(1<<63) == 0 {
+		j, _ := cgo.Handle(v).Value().(*goJob)
+		return j
 	}
-	select {
-	case e.slots <- struct{}{}:
+	s, _ := cgo.Handle((v &^ (1 << 63)) >> 8).Value().(*syncJobs)
+	if s == nil || v&0xff >= MaxBlockedWaiters {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	}
+	return s.jobs[v&0xff]
+}
+
+// tryAcquire takes one of the executor's blocking-wait slots if one is free.
+func (e *Executor) tryAcquire() (int, bool) {
+	select {
+	case slot := <-e.slots:
+		return slot, true
+	default:
+		return 0, false
 	}
 }
 
-func (e *Executor) release() { <-e.slots }
+// acquire takes one of the executor's blocking-wait slots, waiting in Go (parked) while all are
+// taken; a ctx done first returns ctx.Err() with nothing submitted.
+func (e *Executor) acquire(ctx context.Context) (int, error) {
+	if slot, ok := e.tryAcquire(); ok {
+		return slot, nil
+	}
+	select {
+	case slot := <-e.slots:
+		return slot, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (e *Executor) release(slot int) { e.slots <- slot }
+
+// runInSlot runs j on the executor through the caller's slot: waiting in one cgo call, or, with
+// a cancellable ctx, as a submitted job whose wait ctx can cut short.
+func (e *Executor) runInSlot(ctx context.Context, slot int, j *goJob) error {
+	e.sync.jobs[slot] = j
+	var err error
+	if ctx.Done() == nil {
+		err = e.mapErr(resultErr(C.gb_executor_run(e.h, e.sync.slotRef(slot))))
+	} else {
+		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, e.sync.slotRef(slot)))
+	}
+	e.sync.jobs[slot] = nil
+	return err
+}
 
 // ThreadID returns the kernel thread id of the executor's thread (as in /proc/self/task).
 func (e *Executor) ThreadID() int { return e.tid }
@@ -150,21 +210,30 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 		return err
 	}
 	j := &goJob{fn: fn, call: "Executor.Do"}
-	h := cgo.NewHandle(j)
 	var err error
-	if ThreadID() == e.tid {
-		// Nested Do from inside fn, on the executor's own thread: Rust runs the job inline
-		// instead of deadlocking on its own queue (and it needs no slot).
-		err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
-	} else if err = e.acquire(ctx); err == nil {
-		if ctx.Done() == nil {
-			err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
-		} else {
-			err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, C.uintptr_t(h)))
-		}
-		e.release()
+	slot, free := 0, false
+	if ctx.Done() == nil {
+		slot, free = e.tryAcquire()
 	}
-	h.Delete()
+	switch {
+	case free:
+		// The common case needs no thread check (a cgo call): a nested Do, from inside fn on
+		// the executor's own thread, is run inline by Rust.
+		err = e.runInSlot(ctx, slot, j)
+		e.release(slot)
+	case ThreadID() == e.tid:
+		// Nested Do from inside fn, on the executor's own thread: Rust runs the job inline
+		// instead of deadlocking on its own queue, and it must not wait for a slot (the
+		// holders wait for this thread).
+		h := cgo.NewHandle(j)
+		err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
+		h.Delete()
+	default:
+		if slot, err = e.acquire(ctx); err == nil {
+			err = e.runInSlot(ctx, slot, j)
+			e.release(slot)
+		}
+	}
 	runtime.KeepAlive(e)
 	if jerr := j.err(); jerr != nil {
 		return jerr // fn panicked: that is the answer, cancelled or not
@@ -184,16 +253,16 @@ func (e *Executor) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := e.acquire(ctx); err != nil {
+	slot, err := e.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	var err error
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_ping(e.h)))
 	} else {
 		err = e.waitSubmitted(ctx, C.gb_executor_submit_ping(e.h))
 	}
-	e.release()
+	e.release(slot)
 	runtime.KeepAlive(e)
 	return err
 }
@@ -387,6 +456,7 @@ func (e *Executor) Close() error {
 		e.closed.Store(true)
 		runtime.SetFinalizer(e, nil)
 		e.closeErr = resultErr(C.gb_executor_close(e.h))
+		e.sync.handle.Delete() // the thread is gone (or closed from itself, past its callback)
 	})
 	return e.closeErr
 }

@@ -369,3 +369,37 @@ func TestExecutorOptions(t *testing.T) {
 		t.Fatal("Handle() is 0")
 	}
 }
+
+// Every Do runs the fn it was given, exactly once, whichever of the executor's slots carried
+// it and whether or not its ctx can be cancelled: 64 goroutines (16 times the slots), each
+// counting its own calls.
+func TestExecutorDoRunsEachCallersOwnFunc(t *testing.T) {
+	e := newExec(t, "gb-own")
+	const goroutines, calls = 64, 200
+	var counts [goroutines]atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			ctx := context.Background()
+			if g%2 == 1 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			for i := 0; i < calls; i++ {
+				if err := e.Do(ctx, func() { counts[g].Add(1) }); err != nil {
+					t.Errorf("goroutine %d: %v", g, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	for g := range counts {
+		if n := counts[g].Load(); n != calls {
+			t.Errorf("goroutine %d: its fn ran %d times, want %d", g, n, calls)
+		}
+	}
+}
