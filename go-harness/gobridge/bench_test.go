@@ -80,6 +80,24 @@ func BenchmarkExecutorDo(b *testing.B) {
 }
 
 // The cancellable-context path (submit + ticket fd in the netpoller), for reference.
+// Executor.Do on an executor made WithPreemptibleCallbacks: the Go no-op runs with SIGURG and
+// SIGPROF open, two signal-mask system calls per call. Counterpart: BenchmarkExecutorDo.
+func BenchmarkExecutorDoPreemptible(b *testing.B) {
+	e, err := NewExecutor("gb-bench-pre", WithPreemptibleCallbacks())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx, noop := context.Background(), func() {}
+	e.Do(ctx, noop)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Do(ctx, noop); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkExecutorDoCancellableCtx(b *testing.B) {
 	e := newExec(b, "gb-bench-doctx")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,4 +1,6 @@
 // See bridge.h. Compiled by cgo as part of package gobridge.
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,25 @@ static void gb_finish(gb_result *r, int32_t code, const GobridgeStatus *st, cons
 
 void gb_go_trampoline(void *ctx) { gobridgeGoCallback((uintptr_t)ctx); }
 
+// On a gobridge thread SIGURG and SIGPROF are blocked (the default mask), so Go code in a
+// callback could neither be preempted asynchronously (a loop without function calls holds up
+// every stop-the-world, GC's included, until it ends) nor sampled by the CPU profiler. Here they
+// are open for the callback only: SIG_SETMASK with the mask found puts back the exact mask,
+// whatever Go's needm did to it. Changing our own mask with valid sets cannot fail.
+void gb_go_trampoline_preemptible(void *ctx) {
+	sigset_t runtime_signals, old;
+	sigemptyset(&runtime_signals);
+	sigaddset(&runtime_signals, SIGURG);
+	sigaddset(&runtime_signals, SIGPROF);
+	pthread_sigmask(SIG_UNBLOCK, &runtime_signals, &old);
+	gobridgeGoCallback((uintptr_t)ctx);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static GobridgeCallback gb_trampoline(int preemptible) {
+	return preemptible ? gb_go_trampoline_preemptible : gb_go_trampoline;
+}
+
 
 gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_size,
                           uint64_t blocked) {
@@ -52,15 +73,15 @@ gb_result gb_executor_tid(uint64_t h) {
 	GB_END(code)
 }
 
-gb_result gb_executor_run(uint64_t h, uintptr_t handle) {
+gb_result gb_executor_run(uint64_t h, uintptr_t handle, int preemptible) {
 	GB_BEGIN
-	GB_END(gobridge_executor_run(h, gb_go_trampoline, (void *)handle, &st))
+	GB_END(gobridge_executor_run(h, gb_trampoline(preemptible), (void *)handle, &st))
 }
 
-gb_result gb_executor_submit(uint64_t h, uintptr_t handle) {
+gb_result gb_executor_submit(uint64_t h, uintptr_t handle, int preemptible) {
 	GB_BEGIN
 	uint64_t t = 0;
-	int32_t code = gobridge_executor_submit(h, gb_go_trampoline, (void *)handle, &t, &st);
+	int32_t code = gobridge_executor_submit(h, gb_trampoline(preemptible), (void *)handle, &t, &st);
 	r.value = t;
 	GB_END(code)
 }
@@ -141,10 +162,10 @@ gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns) {
 	GB_END(code)
 }
 
-gb_result gb_pool_submit(uint64_t p, uintptr_t handle) {
+gb_result gb_pool_submit(uint64_t p, uintptr_t handle, int preemptible) {
 	GB_BEGIN
 	uint64_t job = 0;
-	int32_t code = gobridge_pool_submit(p, gb_go_trampoline, (void *)handle, &job, &st);
+	int32_t code = gobridge_pool_submit(p, gb_trampoline(preemptible), (void *)handle, &job, &st);
 	r.value = job;
 	GB_END(code)
 }

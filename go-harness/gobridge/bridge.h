@@ -31,14 +31,17 @@ typedef struct gb_status_block {
 	char msg[GB_MSG_CAP];
 } gb_status_block;
 
-// The Go callback's C entry: ctx carries a runtime/cgo.Handle.
+// The Go callback's C entry: ctx carries a runtime/cgo.Handle (or an executor slot reference).
 void gb_go_trampoline(void *ctx);
+// The same, for executors and pools made WithPreemptibleCallbacks: the Go code runs with
+// SIGURG and SIGPROF unblocked, and the thread's exact mask is put back afterwards.
+void gb_go_trampoline_preemptible(void *ctx);
 
 gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_size,
                           uint64_t blocked);
 gb_result gb_executor_tid(uint64_t h);
-gb_result gb_executor_run(uint64_t h, uintptr_t handle);
-gb_result gb_executor_submit(uint64_t h, uintptr_t handle);
+gb_result gb_executor_run(uint64_t h, uintptr_t handle, int preemptible);
+gb_result gb_executor_submit(uint64_t h, uintptr_t handle, int preemptible);
 gb_result gb_executor_submit_ping(uint64_t h);
 gb_result gb_executor_ping(uint64_t h);
 gb_result gb_executor_close(uint64_t h);
@@ -51,7 +54,7 @@ gb_result gb_ticket_free(uint64_t t);
 gb_result gb_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked);
 gb_result gb_pool_cancel(uint64_t p, uint64_t job);
 gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns);
-gb_result gb_pool_submit(uint64_t p, uintptr_t handle);
+gb_result gb_pool_submit(uint64_t p, uintptr_t handle, int preemptible);
 gb_result gb_pool_fd(uint64_t p);
 gb_result gb_pool_take_completions(uint64_t p, GobridgeCompletion *out, size_t cap);
 gb_result gb_pool_poll_completions(uint64_t p, GobridgeCompletion *out, size_t cap);

@@ -3,6 +3,7 @@ package gobridge
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -245,4 +246,85 @@ func TestThreadMaskSurvivesGoCallbacks(t *testing.T) {
 	if eintr != 0 {
 		t.Fatalf("nanosleep on the executor after Go callbacks saw %d EINTR from SIGURG", eintr)
 	}
+}
+
+// WithPreemptibleCallbacks opens SIGURG and SIGPROF for the Go code of Do only: inside fn they
+// are unblocked, and the executor's and pool's threads keep them blocked around it. And it does
+// what it is for: a garbage collection completes while fn spins in a loop without function
+// calls. The same loop on a default executor holds the collection up until it ends (compared
+// in the same run, except under -race, where atomics are function calls and so preemption
+// points).
+func TestPreemptibleCallbacksOpenRuntimeSignalsForGoCodeOnly(t *testing.T) {
+	want := sigBit(syscall.SIGURG) | sigBit(syscall.SIGPROF)
+	e := newExec(t, "gb-preempt", WithPreemptibleCallbacks())
+	p, err := NewPool(1, WithPreemptibleCallbacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, run := range []struct {
+		name string
+		do   func(func()) error
+	}{
+		{"Executor.Do", func(fn func()) error { return e.Do(context.Background(), fn) }},
+		{"Executor.Do (cancellable ctx)", func(fn func()) error {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			return e.Do(ctx, fn)
+		}},
+		{"Pool.Do", func(fn func()) error { return p.Do(context.Background(), fn) }},
+	} {
+		for i := 0; i < 3; i++ { // the first callback on a thread runs Go's needm; later ones do not
+			var inside uint64
+			var tid int
+			if err := run.do(func() { inside, tid = sigBlk(t), ThreadID() }); err != nil {
+				t.Fatal(err)
+			}
+			if inside&want != 0 {
+				t.Fatalf("%s, call %d: SigBlk inside fn %#x blocks %#x", run.name, i, inside, inside&want)
+			}
+			if got := sigBlkOf(t, tid); got&want != want {
+				t.Fatalf("%s, call %d: thread's SigBlk after fn %#x lacks %#x", run.name, i, got, want)
+			}
+		}
+	}
+
+	if !gcCompletesDuringCallFreeLoop(t, e) {
+		t.Fatal("WithPreemptibleCallbacks: a GC could not stop a call-free loop in Do")
+	}
+	if !raceEnabled && gcCompletesDuringCallFreeLoop(t, newExec(t, "gb-default")) {
+		t.Fatal("default executor: a GC stopped a call-free loop in Do; the option's docs are wrong")
+	}
+}
+
+// gcCompletesDuringCallFreeLoop runs, in e.Do, a loop without function calls that ends when a
+// GC started after it has completed, or after about a second's worth of iterations; it reports
+// whether the GC completed first.
+func gcCompletesDuringCallFreeLoop(t *testing.T, e *Executor) bool {
+	// Not the thread's first callback: in that one Go's needm has opened the runtime's signals.
+	if err := e.Do(context.Background(), func() {}); err != nil {
+		t.Fatal(err)
+	}
+	var started, gcDone atomic.Bool
+	go func() {
+		for !started.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		runtime.GC() // stops the world: it must preempt the loop
+		gcDone.Store(true)
+	}()
+	var early bool
+	err := e.Do(context.Background(), func() {
+		started.Store(true)
+		for i := 0; i < 1<<31 && !gcDone.Load(); i++ {
+		}
+		early = gcDone.Load()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !gcDone.Load() { // let the GC goroutine finish before the next loop
+		time.Sleep(time.Millisecond)
+	}
+	return early
 }

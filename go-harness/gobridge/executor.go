@@ -26,7 +26,10 @@ import (
 // The thread is spawned with every asynchronous signal blocked from its first instruction, so
 // blocking native calls on it are not interrupted by the Go runtime's preemption (SIGURG) or
 // profiling (SIGPROF), and process-directed signals go to Go's threads (see WithBlockedSignals).
-// The mask holds for the thread's life, across Go callbacks.
+// The mask holds for the thread's life, across Go callbacks: the Go code that Do runs runs with
+// it too, so the runtime cannot preempt it asynchronously (a loop without function calls holds
+// up garbage collection until it ends) and the CPU profiler does not sample it, unless the
+// executor was made WithPreemptibleCallbacks.
 //
 // An Executor is safe for concurrent use, from any number of goroutines: at most
 // MaxBlockedWaiters of them wait in a cgo call (each holding an OS thread); the others wait in
@@ -34,14 +37,15 @@ import (
 // this costs no throughput. Close it when done; a finalizer closes a forgotten one (in a
 // goroutine of its own, never blocking the finalizer goroutine) as a safety net only.
 type Executor struct {
-	h         C.uint64_t
-	tid       int
-	name      string
-	slots     chan int // free blocking-wait slots: one per goroutine allowed to block in cgo
-	sync      *syncJobs
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	h          C.uint64_t
+	tid        int
+	name       string
+	slots      chan int // free blocking-wait slots: one per goroutine allowed to block in cgo
+	sync       *syncJobs
+	trampoline C.int // 1: Go callbacks run with SIGURG and SIGPROF open (WithPreemptibleCallbacks)
+	closed     atomic.Bool
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // MaxBlockedWaiters is how many goroutines per Executor wait for it inside a blocking cgo call
@@ -73,6 +77,7 @@ func NewExecutor(name string, opts ...Option) (*Executor, error) {
 		e.slots <- i
 	}
 	e.sync = &syncJobs{}
+	e.trampoline = o.cPreemptible()
 	e.sync.handle = cgo.NewHandle(e.sync)
 	tr := C.gb_executor_tid(e.h)
 	if err := resultErr(tr); err != nil {
@@ -160,9 +165,9 @@ func (e *Executor) runInSlot(ctx context.Context, slot int, j *goJob) error {
 	e.sync.jobs[slot] = j
 	var err error
 	if ctx.Done() == nil {
-		err = e.mapErr(resultErr(C.gb_executor_run(e.h, e.sync.slotRef(slot))))
+		err = e.mapErr(resultErr(C.gb_executor_run(e.h, e.sync.slotRef(slot), e.trampoline)))
 	} else {
-		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, e.sync.slotRef(slot)))
+		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, e.sync.slotRef(slot), e.trampoline))
 	}
 	e.sync.jobs[slot] = nil
 	return err
@@ -226,7 +231,7 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 		// instead of deadlocking on its own queue, and it must not wait for a slot (the
 		// holders wait for this thread).
 		h := cgo.NewHandle(j)
-		err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h))))
+		err = e.mapErr(resultErr(C.gb_executor_run(e.h, C.uintptr_t(h), e.trampoline)))
 		h.Delete()
 	default:
 		if slot, err = e.acquire(ctx); err == nil {

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-func newExec(t testing.TB, name string) *Executor {
+func newExec(t testing.TB, name string, opts ...Option) *Executor {
 	t.Helper()
-	e, err := NewExecutor(name)
+	e, err := NewExecutor(name, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,11 +34,12 @@ type Pool struct {
 // poolCore is the pool itself; Pool wraps it so that the dispatcher goroutine, which holds the
 // core, does not keep a forgotten Pool reachable (its finalizer could never run).
 type poolCore struct {
-	h       C.uint64_t
-	threads int
-	f       *os.File
-	rc      syscall.RawConn
-	done    chan struct{}
+	h          C.uint64_t
+	threads    int
+	trampoline C.int // 1: Go callbacks run with SIGURG and SIGPROF open (WithPreemptibleCallbacks)
+	f          *os.File
+	rc         syscall.RawConn
+	done       chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -72,7 +73,7 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	p := &poolCore{h: C.uint64_t(r.value), threads: threads, done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
+	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
 	fr := C.gb_pool_fd(p.h)
 	if err := resultErr(fr); err != nil {
 		C.gb_pool_close(p.h)
@@ -321,7 +322,7 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 	}
 	j := &goJob{fn: func() { p.threadIDs.LoadOrStore(ThreadID(), struct{}{}); fn() }, call: "Pool.Do"}
 	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
-	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h)) })
+	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h), p.trampoline) })
 	if err != nil {
 		w.h.Delete()
 		return err

@@ -47,6 +47,13 @@ var pairs = []pair{
 	{"Executor.Do (no-op) vs callback floor", "ExecutorDo", "CallbackFloor", "ns/op", "<= 1.3x", 1.3, false},
 	{"Executor.Do (no-op) vs Go chan round trip", "ExecutorDo", "GoChanRoundTrip", "ns/op", "<= 1000 ns", 1000, true},
 	{"Executor.Do, cancellable ctx vs Go chan", "ExecutorDoCancellableCtx", "GoChanRoundTrip", "ns/op", "", 0, false},
+	{"Executor.Do WithPreemptibleCallbacks vs Do", "ExecutorDoPreemptible", "ExecutorDo", "ns/op", "", 0, false},
+	{"Go-created thread (prototype): Go job vs floor", "GoThreadDoNoop", "CallbackFloor", "ns/op", "", 0, false},
+	{"Go-created thread (prototype): Go job vs Do", "GoThreadDoNoop", "ExecutorDo", "ns/op", "", 0, false},
+	{"Go-created thread (prototype): C job vs Ping", "GoThreadNativeNoop", "ExecutorPing", "ns/op", "", 0, false},
+	{"Go-created thread: C submitter, C / Go job", "GoThreadNativeSubmitter/native", "GoThreadNativeSubmitter/go", "ns/op", "", 0, false},
+	{"Do after 1 ms idle: prototype vs Executor.Do", "AfterIdle/1ms/GoThreadDo", "AfterIdle/1ms/ExecutorDo", "p50-ns", "", 0, false},
+	{"Do after 20 ms idle: prototype vs Executor.Do", "AfterIdle/20ms/GoThreadDo", "AfterIdle/20ms/ExecutorDo", "p50-ns", "", 0, false},
 	{"Pool(4).Do (no-op), 1 goroutine vs Go chan", "PoolDoNoop", "GoChanRoundTrip", "ns/op", "<= 1500 ns", 1500, true},
 	{"Pool(4).Sleep(0), 1 goroutine vs Go 4-server", "FanInPoolSleep0/1", "FanInGoChanRoundTrip/1", "ns/op", "<= 1500 ns", 1500, true},
 	{"Pool(4).Sleep(0), 8 goroutines vs Go", "FanInPoolSleep0/8", "FanInGoChanRoundTrip/8", "ns/op", "", 0, false},
@@ -184,7 +191,7 @@ func parsePaired(line string) (pairedLine, bool) {
 
 func short(unit string) string {
 	switch unit {
-	case "ns/op":
+	case "ns/op", "p50-ns":
 		return "ns"
 	case "threads":
 		return "th"
