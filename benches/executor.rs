@@ -5,7 +5,8 @@
 //!   `executor_run` (`PinnedExecutor::run`), `executor_submit_wait`, `crossbeam_channel` and
 //!   `std_mpsc` (request/reply to a worker thread over two channels).
 //! - `pool_throughput/2_submitters`: jobs per second through a 2-thread `PinnedPool` fed by two
-//!   submitting threads (each submits batches of 32 and waits for them).
+//!   submitting threads (each submits batches of 32 and waits for them);
+//!   `2_submitters_completions`: the same jobs reporting to a `Completions` queue per submitter.
 //! - `spin_window/*`: `run` round trip after the caller was busy elsewhere for a gap, for
 //!   several spin windows: shows which window keeps the executor awake across which gap.
 //!
@@ -18,7 +19,7 @@ mod common;
 
 use common::paired;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gobridge::executor::{PinnedExecutor, PinnedPool};
+use gobridge::executor::{Completions, PinnedExecutor, PinnedPool};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -199,6 +200,46 @@ fn pool_throughput(c: &mut Criterion) {
                             for t in tickets {
                                 black_box(t.wait().unwrap());
                             }
+                            left -= n;
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    // The same jobs reporting to one `Completions` queue per submitter, collected by a
+    // spinning poller: no ticket per job, no wait per job.
+    g.bench_function("2_submitters_completions", |b| {
+        b.iter_custom(|iters| {
+            let per_thread = iters.div_ceil(2);
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        let done = Arc::new(Completions::new().unwrap());
+                        let mut got = Vec::with_capacity(BATCH as usize);
+                        let mut left = per_thread;
+                        while left > 0 {
+                            let n = left.min(BATCH);
+                            for i in 0..n {
+                                pool.submit_to(&done, move || Ok(black_box(i))).unwrap();
+                            }
+                            let poller = done.poller();
+                            got.clear();
+                            // Spin, then yield: four threads share two cores here.
+                            let mut spins = 0u32;
+                            while got.len() < n as usize {
+                                if poller.poll_into(&mut got, BATCH as usize) == 0 {
+                                    spins += 1;
+                                    if spins < 512 {
+                                        std::hint::spin_loop();
+                                    } else {
+                                        std::thread::yield_now();
+                                    }
+                                }
+                            }
+                            black_box(&got);
                             left -= n;
                         }
                     });

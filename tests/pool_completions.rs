@@ -121,21 +121,28 @@ fn shutdown_reports_queued_jobs_and_a_refused_job_reports_nothing() {
     let running = pool.submit_to(&done, blocker(&gate)).unwrap();
     gate.wait();
     let queued: Vec<u64> = (0..5).map(|_| pool.submit_to(&done, || Ok(())).unwrap().id()).collect();
+    // Jobs accepted while shutdown starts: each reports; the first refused one must not.
+    let mut racing = Vec::new();
     std::thread::scope(|s| {
         let stopper = s.spawn(|| pool.shutdown());
         // Shutdown waits for the running job; let it go once shutdown has closed the pool.
-        while pool.submit_to(&done, || Ok(())).is_ok() {
+        while let Ok(job) = pool.submit_to(&done, || Ok(())) {
+            racing.push(job.id());
             std::thread::yield_now();
         }
         gate.wait();
         stopper.join().unwrap().unwrap();
     });
-    // Refused submissions above were never accepted: only the six accepted jobs report.
-    let reports = collect(&done, 6);
-    let mut more = Vec::new();
-    assert_eq!(done.take_into(&mut more, 16).unwrap(), 0, "nothing but the accepted jobs");
+    let accepted = 1 + queued.len() + racing.len();
+    let mut reports = collect(&done, accepted);
+    done.take_into(&mut reports, 64).unwrap();
+    let mut ids: Vec<u64> = reports.iter().map(|c| c.job).collect();
+    ids.sort_unstable();
+    let mut want: Vec<u64> = [running.id()].into_iter().chain(queued.iter().copied()).chain(racing).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want, "one report per accepted job, none for the refused one");
     assert!(reports.contains(&Completion { job: running.id(), result: Ok(()) }));
-    for id in queued {
+    for &id in &queued {
         assert!(
             reports.contains(&Completion { job: id, result: Err(Error::Shutdown) })
                 || reports.contains(&Completion { job: id, result: Ok(()) }),

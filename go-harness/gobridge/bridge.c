@@ -38,18 +38,25 @@ void gb_go_trampoline(void *ctx) { gobridgeGoCallback((uintptr_t)ctx); }
 
 // On a gobridge thread SIGURG and SIGPROF are blocked (the default mask), so Go code in a
 // callback could neither be preempted asynchronously (a loop without function calls holds up
-// every stop-the-world, GC's included, until it ends) nor sampled by the CPU profiler. Here they
-// are open for the callback only: SIG_SETMASK with the mask found puts back the exact mask,
-// whatever Go's needm did to it. Changing our own mask with valid sets cannot fail.
-void gb_go_trampoline_preemptible(void *ctx) {
-	sigset_t runtime_signals, old;
+// every stop-the-world, GC's included, until it ends) nor sampled by the CPU profiler. This
+// trampoline's Go side opens them for the callback (gb_runtime_signals_open and _restore, cgo
+// calls made from the callback). Not here in C: a SIGURG that the runtime sent while the thread
+// had it blocked is delivered the moment it is unblocked, and delivered in plain C code between
+// callbacks (no goroutine on the thread) the runtime cannot acknowledge it, so it would never
+// preempt this thread again (it sends one preemption signal at a time per thread). Inside a cgo
+// call made from Go it is acknowledged.
+void gb_go_trampoline_preemptible(void *ctx) { gobridgeGoCallbackPreemptible((uintptr_t)ctx); }
+
+void gb_runtime_signals_open(sigset_t *old) {
+	sigset_t runtime_signals;
 	sigemptyset(&runtime_signals);
 	sigaddset(&runtime_signals, SIGURG);
 	sigaddset(&runtime_signals, SIGPROF);
-	pthread_sigmask(SIG_UNBLOCK, &runtime_signals, &old);
-	gobridgeGoCallback((uintptr_t)ctx);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &runtime_signals, old); // our own mask, valid sets: cannot fail
 }
+
+// SIG_SETMASK with the mask gb_runtime_signals_open found puts back the exact mask.
+void gb_runtime_signals_restore(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
 static GobridgeCallback gb_trampoline(int preemptible) {
 	return preemptible ? gb_go_trampoline_preemptible : gb_go_trampoline;

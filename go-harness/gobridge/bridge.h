@@ -7,6 +7,7 @@
 #ifndef GOBRIDGE_GO_BRIDGE_H
 #define GOBRIDGE_GO_BRIDGE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,8 +35,11 @@ typedef struct gb_status_block {
 // The Go callback's C entry: ctx carries a runtime/cgo.Handle (or an executor slot reference).
 void gb_go_trampoline(void *ctx);
 // The same, for executors and pools made WithPreemptibleCallbacks: the Go code runs with
-// SIGURG and SIGPROF unblocked, and the thread's exact mask is put back afterwards.
+// SIGURG and SIGPROF unblocked (gb_runtime_signals_open, called from Go), and the thread's exact
+// mask is put back afterwards (gb_runtime_signals_restore).
 void gb_go_trampoline_preemptible(void *ctx);
+void gb_runtime_signals_open(sigset_t *old);
+void gb_runtime_signals_restore(const sigset_t *old);
 
 gb_result gb_executor_new(const uint8_t *name, size_t name_len, size_t stack_size,
                           uint64_t blocked);

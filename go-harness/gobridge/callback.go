@@ -1,7 +1,11 @@
 package gobridge
 
 /*
+#include <signal.h>
 #include <stdint.h>
+
+void gb_runtime_signals_open(sigset_t *old);
+void gb_runtime_signals_restore(const sigset_t *old);
 */
 import "C"
 
@@ -11,8 +15,9 @@ import (
 	"sync/atomic"
 )
 
-// goJob is what a runtime/cgo.Handle passed to Rust refers to: the Go function to run on a
-// Rust-owned thread, and what happened when it ran.
+// goJob is what the value passed to Rust refers to (a runtime/cgo.Handle of it, or a slot
+// reference of Executor.Do, see syncJobs): the Go function to run on a Rust-owned thread, and
+// what happened when it ran.
 type goJob struct {
 	fn       func()
 	call     string      // the API that runs it ("Executor.Do", ...), for the Goexit message
@@ -32,9 +37,10 @@ func (j *goJob) err() error {
 	return nil
 }
 
-// gobridgeGoCallback is the one Go function Rust calls (through gb_go_trampoline): it runs the
-// job behind the handle and recovers any panic, so that no Go panic ever unwinds through Rust
-// frames (which would be undefined behaviour).
+// gobridgeGoCallback is the one Go function Rust calls (through gb_go_trampoline, or
+// gb_go_trampoline_preemptible for WithPreemptibleCallbacks): it runs the job behind the value
+// and recovers any panic, so that no Go panic ever unwinds through Rust frames (which would be
+// undefined behaviour).
 //
 //export gobridgeGoCallback
 func gobridgeGoCallback(h C.uintptr_t) {
@@ -61,6 +67,17 @@ func gobridgeGoCallback(h C.uintptr_t) {
 	j.started.Store(true)
 	j.fn()
 	returned = true
+}
+
+// gobridgeGoCallbackPreemptible is gobridgeGoCallback with SIGURG and SIGPROF open while the
+// job runs (WithPreemptibleCallbacks; see gb_go_trampoline_preemptible for why from here).
+//
+//export gobridgeGoCallbackPreemptible
+func gobridgeGoCallbackPreemptible(h C.uintptr_t) {
+	var old C.sigset_t
+	C.gb_runtime_signals_open(&old)
+	defer C.gb_runtime_signals_restore(&old)
+	gobridgeGoCallback(h)
 }
 
 // goexitInCallback ends the process when fn called runtime.Goexit (which t.Fatal, t.FailNow

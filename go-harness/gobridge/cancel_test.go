@@ -289,39 +289,68 @@ func TestPreemptibleCallbacksOpenRuntimeSignalsForGoCodeOnly(t *testing.T) {
 		}
 	}
 
-	if !gcCompletesDuringCallFreeLoop(t, e) {
+	// First, preemption requests racing the ends of callbacks (collections stopping the world
+	// while short jobs come and go): a request that arrives as a callback returns must not
+	// leave the thread unpreemptible afterwards.
+	stop := make(chan struct{})
+	collector := make(chan struct{})
+	go func() {
+		defer close(collector)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	for i := 0; i < 20000; i++ {
+		if err := e.Do(context.Background(), func() {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-collector
+	// The bound only ends a loop that nothing stopped: generous where the GC must stop it
+	// (about 6 s of iterations; it takes milliseconds), short where it cannot (0.7 s).
+	if !gcCompletesDuringCallFreeLoop(t, e, 1<<34) {
 		t.Fatal("WithPreemptibleCallbacks: a GC could not stop a call-free loop in Do")
 	}
-	if !raceEnabled && gcCompletesDuringCallFreeLoop(t, newExec(t, "gb-default")) {
+	if !raceEnabled && gcCompletesDuringCallFreeLoop(t, newExec(t, "gb-default"), 1<<31) {
 		t.Fatal("default executor: a GC stopped a call-free loop in Do; the option's docs are wrong")
 	}
 }
 
 // gcCompletesDuringCallFreeLoop runs, in e.Do, a loop without function calls that ends when a
-// GC started after it has completed, or after about a second's worth of iterations; it reports
-// whether the GC completed first.
-func gcCompletesDuringCallFreeLoop(t *testing.T, e *Executor) bool {
+// GC started after it has completed, or after bound iterations; it reports whether the GC
+// completed first.
+func gcCompletesDuringCallFreeLoop(t *testing.T, e *Executor, bound int64) bool {
 	// Not the thread's first callback: in that one Go's needm has opened the runtime's signals.
 	if err := e.Do(context.Background(), func() {}); err != nil {
 		t.Fatal(err)
 	}
-	var started, gcDone atomic.Bool
+	var started, gcDone, gcStarted atomic.Bool
 	go func() {
 		for !started.Load() {
-			time.Sleep(time.Millisecond)
+			runtime.Gosched() // runnable, not asleep on a timer: sysmon hands it a P at once
 		}
+		gcStarted.Store(true)
 		runtime.GC() // stops the world: it must preempt the loop
 		gcDone.Store(true)
 	}()
 	var early bool
 	err := e.Do(context.Background(), func() {
 		started.Store(true)
-		for i := 0; i < 1<<31 && !gcDone.Load(); i++ {
+		for i := int64(0); i < bound && !gcDone.Load(); i++ {
 		}
 		early = gcDone.Load()
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !early {
+		t.Logf("DIAG gcStarted=%v gomaxprocs=%d goroutines=%d", gcStarted.Load(), runtime.GOMAXPROCS(0), runtime.NumGoroutine())
 	}
 	for !gcDone.Load() { // let the GC goroutine finish before the next loop
 		time.Sleep(time.Millisecond)

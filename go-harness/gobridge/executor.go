@@ -28,8 +28,9 @@ import (
 // profiling (SIGPROF), and process-directed signals go to Go's threads (see WithBlockedSignals).
 // The mask holds for the thread's life, across Go callbacks: the Go code that Do runs runs with
 // it too, so the runtime cannot preempt it asynchronously (a loop without function calls holds
-// up garbage collection until it ends) and the CPU profiler does not sample it, unless the
-// executor was made WithPreemptibleCallbacks.
+// up garbage collection until it ends) and the CPU profiler does not sample it. An executor
+// made WithPreemptibleCallbacks opens both signals for that Go code, and for native code it
+// calls, which can then see EINTR.
 //
 // An Executor is safe for concurrent use, from any number of goroutines: at most
 // MaxBlockedWaiters of them wait in a cgo call (each holding an OS thread); the others wait in
@@ -76,13 +77,12 @@ func NewExecutor(name string, opts ...Option) (*Executor, error) {
 	for i := 0; i < MaxBlockedWaiters; i++ {
 		e.slots <- i
 	}
-	e.sync = &syncJobs{}
+	e.sync = newSyncJobs()
 	e.trampoline = o.cPreemptible()
-	e.sync.handle = cgo.NewHandle(e.sync)
 	tr := C.gb_executor_tid(e.h)
 	if err := resultErr(tr); err != nil {
 		C.gb_executor_close(e.h)
-		e.sync.handle.Delete()
+		e.sync.delete()
 		return nil, err
 	}
 	e.tid = int(tr.value)
@@ -113,20 +113,51 @@ type syncJobs struct {
 	jobs   [MaxBlockedWaiters]*goJob
 }
 
-// slotRef is what Rust passes back to gobridgeGoCallback for a slot's job: bit 63 set (a
-// plain cgo.Handle never has it), the syncJobs handle above the low 8 bits, the slot in them.
-func (s *syncJobs) slotRef(slot int) C.uintptr_t {
-	return C.uintptr_t(1<<63 | uintptr(s.handle)<<8 | uintptr(slot))
+// A slot reference, what Rust passes back to gobridgeGoCallback for a slot's job: the top bit
+// set (a plain cgo.Handle, a small counter, never has it), the syncJobs handle above the low 8
+// bits, the slot in them. Handles at or above slotHandleLimit do not fit (2^55 on 64-bit
+// platforms, 2^23 on 32-bit ones, where a long-lived process can reach it): such an executor
+// uses a handle per call instead (syncJobs nil).
+const (
+	slotRefBit      = ^(^uintptr(0) >> 1)
+	slotHandleLimit = slotRefBit >> 8
+)
+
+func newSyncJobs() *syncJobs {
+	s := &syncJobs{}
+	s.handle = cgo.NewHandle(s)
+	if uintptr(s.handle) >= slotHandleLimit {
+		s.handle.Delete()
+		return nil
+	}
+	return s
+}
+
+func (s *syncJobs) delete() {
+	if s != nil {
+		s.handle.Delete()
+	}
+}
+
+// jobRef returns the value Rust passes back for j in slot, and what to call once the job has
+// finished or can never start.
+func (e *Executor) jobRef(slot int, j *goJob) (C.uintptr_t, func()) {
+	if s := e.sync; s != nil {
+		s.jobs[slot] = j
+		return C.uintptr_t(slotRefBit | uintptr(s.handle)<<8 | uintptr(slot)), func() { s.jobs[slot] = nil }
+	}
+	h := cgo.NewHandle(j)
+	return C.uintptr_t(h), h.Delete
 }
 
 // lookupCallbackJob resolves the value gobridgeGoCallback received: a slot reference, or a
 // cgo.Handle of a *goJob. Nil for anything else.
 func lookupCallbackJob(v uintptr) *goJob {
-	if v&(1<<63) == 0 {
+	if v&slotRefBit == 0 {
 		j, _ := cgo.Handle(v).Value().(*goJob)
 		return j
 	}
-	s, _ := cgo.Handle((v &^ (1 << 63)) >> 8).Value().(*syncJobs)
+	s, _ := cgo.Handle((v &^ slotRefBit) >> 8).Value().(*syncJobs)
 	if s == nil || v&0xff >= MaxBlockedWaiters {
 		return nil
 	}
@@ -162,14 +193,14 @@ func (e *Executor) release(slot int) { e.slots <- slot }
 // runInSlot runs j on the executor through the caller's slot: waiting in one cgo call, or, with
 // a cancellable ctx, as a submitted job whose wait ctx can cut short.
 func (e *Executor) runInSlot(ctx context.Context, slot int, j *goJob) error {
-	e.sync.jobs[slot] = j
+	ref, done := e.jobRef(slot, j)
 	var err error
 	if ctx.Done() == nil {
-		err = e.mapErr(resultErr(C.gb_executor_run(e.h, e.sync.slotRef(slot), e.trampoline)))
+		err = e.mapErr(resultErr(C.gb_executor_run(e.h, ref, e.trampoline)))
 	} else {
-		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, e.sync.slotRef(slot), e.trampoline))
+		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, ref, e.trampoline))
 	}
-	e.sync.jobs[slot] = nil
+	done()
 	return err
 }
 
@@ -243,6 +274,11 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 	if jerr := j.err(); jerr != nil {
 		return jerr // fn panicked: that is the answer, cancelled or not
 	}
+	if err == nil && !j.ran {
+		// Rust reported success, so the callback ran but did not find the job: an internal
+		// fault, never reported as a success for a fn that did not run.
+		return &Error{Code: CodeStaleHandle, Message: "internal: Executor.Do's callback did not find its job"}
+	}
 	return err
 }
 
@@ -258,9 +294,17 @@ func (e *Executor) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	slot, err := e.acquire(ctx)
-	if err != nil {
-		return err
+	slot, free := e.tryAcquire()
+	if !free && ThreadID() == e.tid {
+		// From inside a job on the executor's own thread, with every slot held by callers
+		// waiting for this thread: run inline (Rust does), without waiting for a slot.
+		return e.mapErr(resultErr(C.gb_executor_ping(e.h)))
+	}
+	var err error
+	if !free {
+		if slot, err = e.acquire(ctx); err != nil {
+			return err
+		}
 	}
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_ping(e.h)))
@@ -461,7 +505,7 @@ func (e *Executor) Close() error {
 		e.closed.Store(true)
 		runtime.SetFinalizer(e, nil)
 		e.closeErr = resultErr(C.gb_executor_close(e.h))
-		e.sync.handle.Delete() // the thread is gone (or closed from itself, past its callback)
+		e.sync.delete() // the thread is gone (or closed from itself, past its callback)
 	})
 	return e.closeErr
 }

@@ -403,3 +403,26 @@ func TestExecutorDoRunsEachCallersOwnFunc(t *testing.T) {
 		}
 	}
 }
+
+// Ping from inside fn on the executor's own thread, under MaxBlockedWaiters nested Do calls
+// that hold every blocking-wait slot: it runs inline instead of waiting for a slot that only
+// this thread's return would free. (Nested Do and Ping run inline in Rust.)
+func TestPingInsideNestedDoHoldingEverySlot(t *testing.T) {
+	e := newExec(t, "gb-ping-nest")
+	var nest func(depth int) error
+	nest = func(depth int) error {
+		if depth == 0 {
+			return e.Ping(context.Background())
+		}
+		var inner error
+		if err := e.Do(context.Background(), func() { inner = nest(depth - 1) }); err != nil {
+			return err
+		}
+		return inner
+	}
+	stressWithin(t, 60*time.Second, "Ping inside nested Do", func() {
+		if err := nest(MaxBlockedWaiters); err != nil {
+			t.Error(err)
+		}
+	})
+}

@@ -62,8 +62,10 @@ func WithBlockedSignals(sigs ...os.Signal) Option {
 }
 
 // WithPreemptibleCallbacks makes the Go functions that Do runs (Executor.Do, Pool.Do) run with
-// SIGURG and SIGPROF unblocked, for as long as each runs; native jobs on the same threads keep
-// the thread's mask. With the default mask a Go function in Do runs with both blocked (the
+// SIGURG and SIGPROF unblocked, for as long as each runs — and so does native code that such a
+// function calls (a blocking call made from inside fn can then see EINTR, as on any Go thread:
+// wrap it in WithBlocked, or submit it as a native job). Native jobs submitted to the same
+// threads keep the thread's mask. With the default mask a Go function in Do runs with both blocked (the
 // thread's mask is kept across callbacks), so the runtime cannot preempt it asynchronously — a
 // loop without function calls holds up every stop-the-world, the garbage collector's included,
 // for as long as it runs — and the CPU profiler never samples it. Use it for executors that run

@@ -8,7 +8,7 @@
 //! what the fd holds, so no completion is left behind an unreadable fd (modelled in loom).
 #![forbid(unsafe_code)]
 
-use crate::primitive::sync::atomic::{AtomicU64, Ordering};
+use crate::primitive::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::primitive::sync::{Mutex, MutexGuard};
 use crate::{Error, Result};
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -19,9 +19,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 pub struct Completion<R> {
     /// The id of [`PoolJob::id`](super::PoolJob::id): unique within its queue, never 0.
     pub job: u64,
-    /// The job's value or error; or `Err(Shutdown)` (the pool shut down before it ran, and it
-    /// never will), `Err(Cancelled)` ([`PoolJob::cancel`](super::PoolJob::cancel) withdrew it
-    /// before it started, or it was cancelled before it started), `Err(Panicked(message))`.
+    /// What the job returned (its value, or its own error: a job that saw its token and
+    /// stopped early returns `Err(Cancelled)` itself); or `Err(Shutdown)` (the pool shut down
+    /// before it started, and it never will), `Err(Cancelled)` (it was
+    /// [cancelled](super::PoolJob::cancel) before it started, and never ran),
+    /// `Err(Panicked(message))` (it panicked).
     pub result: Result<R>,
 }
 
@@ -57,6 +59,10 @@ pub struct Completion<R> {
 #[derive(Debug)]
 pub struct Completions<R> {
     state: Mutex<State<R>>,
+    /// `state.queue.len()`, stored under the lock after every change: a spinning poller reads
+    /// it instead of taking the lock, so it spins on a shared cache line and leaves the lock to
+    /// the threads that push.
+    queued: AtomicUsize,
     efd: EventFd,
     last_job: AtomicU64,
 }
@@ -99,6 +105,7 @@ impl<R> Completions<R> {
         let efd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         Ok(Completions {
             state: Mutex::new(State { queue: Vec::new(), armed: true, pollers: 0 }),
+            queued: AtomicUsize::new(0),
             efd,
             last_job: AtomicU64::new(0),
         })
@@ -123,6 +130,7 @@ impl<R> Completions<R> {
     pub(crate) fn push(&self, completion: Completion<R>) {
         let mut st = self.lock();
         st.queue.push(completion);
+        self.queued.store(st.queue.len(), Ordering::Release);
         if st.pollers == 0 {
             self.signal_if_armed(&mut st);
         }
@@ -159,7 +167,7 @@ impl<R> Completions<R> {
             }
             st.armed = true;
         }
-        let n = Self::move_out(&mut st.queue, max, f);
+        let n = self.move_out(&mut st.queue, max, f);
         if !st.queue.is_empty() {
             self.signal_if_armed(&mut st);
         }
@@ -176,7 +184,13 @@ impl<R> Completions<R> {
 
     /// [`poll_into`](Self::poll_into) with `f` as in [`take_each`](Self::take_each).
     pub(crate) fn poll_each(&self, max: usize, f: impl FnMut(Completion<R>)) -> usize {
-        Self::move_out(&mut self.lock().queue, max, f)
+        // Acquire pairs with `push`'s Release: a report seen here is in the queue. Reading 0
+        // while a push is under way is a poll that found nothing; the poller polls again or
+        // ends, and `poll_end` (under the lock) hands anything left to the fd.
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        self.move_out(&mut self.lock().queue, max, f)
     }
 
     /// Registers a spinning consumer until the guard drops (see [`Poller`]). Pollers nest.
@@ -205,9 +219,17 @@ impl<R> Completions<R> {
         Ok(())
     }
 
-    fn move_out(queue: &mut Vec<Completion<R>>, max: usize, f: impl FnMut(Completion<R>)) -> usize {
+    /// Moves up to `max` reports out, oldest first; the caller holds the lock (`queue` is
+    /// its state's).
+    fn move_out(
+        &self,
+        queue: &mut Vec<Completion<R>>,
+        max: usize,
+        f: impl FnMut(Completion<R>),
+    ) -> usize {
         let n = queue.len().min(max);
         queue.drain(..n).for_each(f);
+        self.queued.store(queue.len(), Ordering::Relaxed);
         n
     }
 }

@@ -110,8 +110,8 @@ impl<R> Ticket<R> {
         Ticket { watch: TicketWatch { task, home, spin } }
     }
 
-    /// A handle for waiting, fd and cancel through `&self` (see [`TicketWatch`]); the C ABI's
-    /// pool keeps one per job.
+    /// A handle for waiting, fd and cancel through `&self` (see [`TicketWatch`]), for holders
+    /// that share a ticket (the C ABI's tickets).
     #[cfg(feature = "capi")]
     pub(crate) fn watch(&self) -> TicketWatch<R> {
         self.watch.clone()
