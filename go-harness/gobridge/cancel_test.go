@@ -330,12 +330,11 @@ func gcCompletesDuringCallFreeLoop(t *testing.T, e *Executor, bound int64) bool 
 	if err := e.Do(context.Background(), func() {}); err != nil {
 		t.Fatal(err)
 	}
-	var started, gcDone, gcStarted atomic.Bool
+	var started, gcDone atomic.Bool
 	go func() {
 		for !started.Load() {
 			runtime.Gosched() // runnable, not asleep on a timer: sysmon hands it a P at once
 		}
-		gcStarted.Store(true)
 		runtime.GC() // stops the world: it must preempt the loop
 		gcDone.Store(true)
 	}()
@@ -348,9 +347,6 @@ func gcCompletesDuringCallFreeLoop(t *testing.T, e *Executor, bound int64) bool 
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !early {
-		t.Logf("DIAG gcStarted=%v gomaxprocs=%d goroutines=%d", gcStarted.Load(), runtime.GOMAXPROCS(0), runtime.NumGoroutine())
 	}
 	for !gcDone.Load() { // let the GC goroutine finish before the next loop
 		time.Sleep(time.Millisecond)
