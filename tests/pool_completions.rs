@@ -138,7 +138,8 @@ fn shutdown_reports_queued_jobs_and_a_refused_job_reports_nothing() {
     done.take_into(&mut reports, 64).unwrap();
     let mut ids: Vec<u64> = reports.iter().map(|c| c.job).collect();
     ids.sort_unstable();
-    let mut want: Vec<u64> = [running.id()].into_iter().chain(queued.iter().copied()).chain(racing).collect();
+    let mut want: Vec<u64> =
+        [running.id()].into_iter().chain(queued.iter().copied()).chain(racing).collect();
     want.sort_unstable();
     assert_eq!(ids, want, "one report per accepted job, none for the refused one");
     assert!(reports.contains(&Completion { job: running.id(), result: Ok(()) }));
