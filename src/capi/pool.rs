@@ -337,7 +337,11 @@ pub unsafe extern "C" fn gobridge_pool_poll_completions(
     status: *mut Status,
 ) -> i32 {
     let body = |slots: &mut [MaybeUninit<Completion>]| {
-        pool(pool_handle)?.take(slots, |c, max, f| Ok(c.poll_each(max, f)))
+        let pool = pool(pool_handle)?;
+        if pool.completions.looks_empty() {
+            return Ok(0); // a spinner's usual answer, without the job map's lock
+        }
+        pool.take(slots, |c, max, f| Ok(c.poll_each(max, f)))
     };
     // SAFETY:
     // - `out`/`cap`, `out_n` and `status` are as `call_out_slice` requires: this function's

@@ -184,13 +184,19 @@ impl<R> Completions<R> {
 
     /// [`poll_into`](Self::poll_into) with `f` as in [`take_each`](Self::take_each).
     pub(crate) fn poll_each(&self, max: usize, f: impl FnMut(Completion<R>)) -> usize {
-        // Acquire pairs with `push`'s Release: a report seen here is in the queue. Reading 0
-        // while a push is under way is a poll that found nothing; the poller polls again or
-        // ends, and `poll_end` (under the lock) hands anything left to the fd.
-        if self.queued.load(Ordering::Acquire) == 0 {
+        // Reading "empty" while a push is under way is a poll that found nothing; the poller
+        // polls again or ends, and `poll_end` (under the lock) hands anything left to the fd.
+        if self.looks_empty() {
             return 0;
         }
         self.move_out(&mut self.lock().queue, max, f)
+    }
+
+    /// Whether no report is queued, without the lock (a hint: a push may be under way). What
+    /// [`poll_into`](Self::poll_into) checks first; the C ABI checks it before its own lock.
+    pub(crate) fn looks_empty(&self) -> bool {
+        // Acquire pairs with `push`'s Release: a report seen here is in the queue.
+        self.queued.load(Ordering::Acquire) == 0
     }
 
     /// Registers a spinning consumer until the guard drops (see [`Poller`]). Pollers nest.
