@@ -681,6 +681,20 @@ int32_t gobridge_pool_new(size_t threads, uint64_t *out, struct GobridgeStatus *
 int32_t gobridge_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked_signals, uint64_t *out, struct GobridgeStatus *status);
 
 /*
+ Writes the kernel thread id of the pool's thread number `index` (`0..threads`, in the order
+ `gobridge_pool_new` spawned them) to `*out`: how a caller tells whether it runs on one of
+ the pool's threads (a nested submission that waits would wait on its own thread).
+
+ Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` (`index` out of range, NULL
+ `out`; nothing is written). Any thread; never blocks.
+
+ # Safety
+
+ `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_thread_tid(uint64_t pool_handle, size_t index, int32_t *out, struct GobridgeStatus *status);
+
+/*
  Cancels pool job `job`: one that has not started never runs (its callback is never called)
  and completes with `GOBRIDGE_E_CANCELLED`; one that is running has its cancellation token
  set (`gobridge::executor::cancelled()` is true inside it: the built-in sleep returns early

@@ -188,3 +188,69 @@ fn a_poller_takes_completions_without_the_fd_and_the_last_end_hands_the_rest_ove
     let rc = unsafe { gobridge_pool_poll_end(pool, ptr::null_mut()) };
     assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
 }
+
+unsafe extern "C" fn record_tid(ctx: *mut std::ffi::c_void) {
+    // SAFETY:
+    // - `ctx` is the `AtomicI32` the test passed, alive until it has waited for this job.
+    let slot = unsafe { &*(ctx as *const std::sync::atomic::AtomicI32) };
+    slot.store(gobridge::current_thread().as_raw(), std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn thread_tids_name_the_threads_that_run_the_jobs_and_an_index_past_the_end_is_refused() {
+    let mut pool = 0u64;
+    // SAFETY:
+    // - `pool` is valid for a write; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_new(3, &mut pool, ptr::null_mut()) }, 0);
+    let mut tids = Vec::new();
+    for index in 0..3 {
+        let mut tid = 0i32;
+        // SAFETY:
+        // - `tid` is valid for a write; a NULL status is allowed.
+        assert_eq!(unsafe { gobridge_pool_thread_tid(pool, index, &mut tid, ptr::null_mut()) }, 0);
+        tids.push(tid);
+    }
+    assert!(tids.iter().all(|&t| t > 0) && tids[0] != tids[1] && tids[1] != tids[2]);
+    let mut tid = -7i32;
+    // SAFETY:
+    // - `tid` is valid for a write; a NULL status is allowed.
+    let rc = unsafe { gobridge_pool_thread_tid(pool, 3, &mut tid, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_INVALID_ARGUMENT);
+    assert_eq!(tid, -7, "nothing written on error");
+    // SAFETY:
+    // - NULL `out` is refused before any write; a NULL status is allowed.
+    let rc = unsafe { gobridge_pool_thread_tid(pool, 0, ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_INVALID_ARGUMENT);
+
+    // A job runs on one of the named threads.
+    let ran_on = std::sync::atomic::AtomicI32::new(0);
+    let mut job = 0u64;
+    // SAFETY:
+    // - `record_tid` may be called once with `ran_on`, which outlives the job (waited below);
+    //   `job` is valid for a write; a NULL status is allowed.
+    let rc = unsafe {
+        gobridge_pool_submit(
+            pool,
+            Some(record_tid),
+            &ran_on as *const _ as *mut std::ffi::c_void,
+            &mut job,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !take_all(pool).iter().any(|c| c.job == job) {
+        assert!(std::time::Instant::now() < deadline, "job {job} never completed"); // hang guard
+        std::thread::yield_now();
+    }
+    assert!(tids.contains(&ran_on.load(std::sync::atomic::Ordering::SeqCst)));
+
+    // SAFETY:
+    // - `pool` is a live handle; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_close(pool, ptr::null_mut()) }, 0);
+    let mut tid = 0i32;
+    // SAFETY:
+    // - `tid` is valid for a write; a NULL status is allowed.
+    let rc = unsafe { gobridge_pool_thread_tid(pool, 0, &mut tid, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
+}

@@ -153,6 +153,14 @@ gb_result gb_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked) 
 	GB_END(code)
 }
 
+gb_result gb_pool_thread_tid(uint64_t p, size_t index) {
+	GB_BEGIN
+	int32_t tid = 0;
+	int32_t code = gobridge_pool_thread_tid(p, index, &tid, &st);
+	r.value = (uint64_t)tid;
+	GB_END(code)
+}
+
 gb_result gb_pool_cancel(uint64_t p, uint64_t job) {
 	GB_BEGIN
 	bool pending = false;

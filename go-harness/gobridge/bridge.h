@@ -56,6 +56,7 @@ gb_result gb_ticket_cancel(uint64_t t);
 gb_result gb_ticket_free(uint64_t t);
 
 gb_result gb_pool_new_with(size_t threads, size_t stack_size, uint64_t blocked);
+gb_result gb_pool_thread_tid(uint64_t p, size_t index);
 gb_result gb_pool_cancel(uint64_t p, uint64_t job);
 gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns);
 gb_result gb_pool_submit(uint64_t p, uintptr_t handle, int preemptible);

@@ -85,6 +85,41 @@ func TestNestedPoolDoRunsInline(t *testing.T) {
 	}
 }
 
+// The nested-Do check skips its thread lookup only while no Do job runs: a Do from another
+// goroutine while one runs is still queued to a pool thread (named by the pool's tids), not run
+// inline, and a Do from inside the running job still runs inline on that job's thread.
+func TestPoolDoWhileAJobRunsIsQueuedUnlessNested(t *testing.T) {
+	p, err := NewPool(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	running, release := make(chan int), make(chan struct{})
+	outerDone := make(chan error, 1)
+	go func() {
+		outerDone <- p.Do(context.Background(), func() {
+			running <- ThreadID()
+			<-release
+		})
+	}()
+	var outer, other int
+	stressWithin(t, 60*time.Second, "Pool.Do beside a running job", func() {
+		outer = <-running
+		if err := p.Do(context.Background(), func() { other = ThreadID() }); err != nil {
+			t.Error(err)
+		}
+		close(release)
+		if err := <-outerDone; err != nil {
+			t.Error(err)
+		}
+	})
+	_, outerIsPool := p.c.tids[outer]
+	_, otherIsPool := p.c.tids[other]
+	if !outerIsPool || !otherIsPool || other == outer {
+		t.Fatalf("outer job on %d, concurrent job on %d; pool threads %v", outer, other, p.c.tids)
+	}
+}
+
 // Forgotten executors and pools are finalized, and a finalizer never blocks Go's one finalizer
 // goroutine, even when the executor's thread is stuck in a job (before: the finalizer joined
 // the thread, stalling every finalizer in the process; a forgotten Pool was never collected).

@@ -45,8 +45,9 @@ type poolCore struct {
 	closed  bool
 	waiters map[uint64]*poolWaiter
 
-	threadIDs sync.Map    // kernel tid of each pool thread seen running a Do job
-	spinning  atomic.Bool // a waiter is polling the completion queue (spinWait)
+	tids      map[int]struct{} // kernel tid of each pool thread; read-only after NewPool
+	callbacks atomic.Int32     // Do jobs running on the pool's threads right now
+	spinning  atomic.Bool      // a waiter is polling the completion queue (spinWait)
 }
 
 type poolWaiter struct {
@@ -74,6 +75,15 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 		return nil, err
 	}
 	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
+	p.tids = make(map[int]struct{}, threads)
+	for i := 0; i < threads; i++ {
+		tr := C.gb_pool_thread_tid(p.h, C.size_t(i))
+		if err := resultErr(tr); err != nil {
+			C.gb_pool_close(p.h)
+			return nil, err
+		}
+		p.tids[int(tr.value)] = struct{}{}
+	}
 	fr := C.gb_pool_fd(p.h)
 	if err := resultErr(fr); err != nil {
 		C.gb_pool_close(p.h)
@@ -317,10 +327,17 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if p.onPoolThread() {
-		return runInline(fn) // nested Do on one of our threads: queueing could deadlock
+	// A nested Do, from inside fn on one of our threads, runs inline: queueing could deadlock.
+	// Only while some Do job runs can the caller be inside one, so the thread check (a cgo
+	// call) is skipped otherwise.
+	if p.callbacks.Load() > 0 && p.onPoolThread() {
+		return runInline(fn)
 	}
-	j := &goJob{fn: func() { p.threadIDs.LoadOrStore(ThreadID(), struct{}{}); fn() }, call: "Pool.Do"}
+	j := &goJob{fn: func() {
+		p.callbacks.Add(1)
+		defer p.callbacks.Add(-1)
+		fn()
+	}, call: "Pool.Do"}
 	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
 	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h), p.trampoline) })
 	if err != nil {
@@ -377,7 +394,7 @@ func (p *poolCore) Close() error {
 
 // onPoolThread reports whether the caller runs on one of the pool's threads (inside a Do job).
 func (p *poolCore) onPoolThread() bool {
-	_, ok := p.threadIDs.Load(ThreadID())
+	_, ok := p.tids[ThreadID()]
 	return ok
 }
 

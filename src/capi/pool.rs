@@ -171,6 +171,37 @@ fn new_pool(threads: usize, executor: ExecutorBuilder) -> Result<u64> {
     Ok(handle.as_raw())
 }
 
+/// Writes the kernel thread id of the pool's thread number `index` (`0..threads`, in the order
+/// `gobridge_pool_new` spawned them) to `*out`: how a caller tells whether it runs on one of
+/// the pool's threads (a nested submission that waits would wait on its own thread).
+///
+/// Errors: `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` (`index` out of range, NULL
+/// `out`; nothing is written). Any thread; never blocks.
+///
+/// # Safety
+///
+/// `out` is valid for a write; `status` is NULL or a valid `GobridgeStatus`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gobridge_pool_thread_tid(
+    pool_handle: u64,
+    index: usize,
+    out: *mut i32,
+    status: *mut Status,
+) -> i32 {
+    let body = || {
+        let pool = pool(pool_handle)?;
+        let exec = pool
+            .pool
+            .executors()
+            .get(index)
+            .ok_or(Error::InvalidArgument("pool thread index out of range"))?;
+        Ok(exec.tid().as_raw())
+    };
+    // SAFETY:
+    // - `out` and `status` are as `call_out` requires: this function's contract.
+    unsafe { ffi::call_out(status, out, body) }
+}
+
 /// Cancels pool job `job`: one that has not started never runs (its callback is never called)
 /// and completes with `GOBRIDGE_E_CANCELLED`; one that is running has its cancellation token
 /// set (`gobridge::executor::cancelled()` is true inside it: the built-in sleep returns early
