@@ -8,7 +8,9 @@
 //   - Executor: an OS thread owned by Rust that runs Go functions (Do) or native jobs one at a
 //     time, so thread-affine native state always sees the same thread, whichever goroutine
 //     asks. ThreadID reports the kernel thread id of the caller, ThreadBound shows what
-//     happens to thread-affine state when a goroutine is not locked to its thread.
+//     happens to thread-affine state when a goroutine is not locked to its thread. Go code in
+//     Do runs with the thread's mask (SIGURG and SIGPROF blocked: no asynchronous preemption,
+//     no CPU-profile samples) unless the executor is made WithPreemptibleCallbacks.
 //   - Pool: blocking native work on a fixed number of threads while any number of goroutines
 //     wait in the netpoller, instead of one OS thread per blocked cgo call.
 //   - NotifySignals, AuditSignals, CheckSignalHandlers: signal handlers that coexist with the
