@@ -179,73 +179,79 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
-fn pool_throughput(c: &mut Criterion) {
-    const BATCH: u64 = 32;
-    let mut g = c.benchmark_group("pool_throughput");
-    g.throughput(Throughput::Elements(1));
-    let pool = PinnedPool::new(2, "bench-pool").unwrap();
-    g.bench_function("2_submitters", |b| {
-        b.iter_custom(|iters| {
-            let per_thread = iters.div_ceil(2);
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
-                        let mut left = per_thread;
-                        while left > 0 {
-                            let n = left.min(BATCH);
-                            let tickets: Vec<_> = (0..n)
-                                .map(|i| pool.submit(move || black_box(i)).unwrap())
-                                .collect();
-                            for t in tickets {
-                                black_box(t.wait().unwrap());
-                            }
-                            left -= n;
-                        }
-                    });
+/// Jobs per batch in `pool_throughput`.
+const BATCH: u64 = 32;
+
+/// Two threads, each running `iters / 2` jobs in batches of [`BATCH`]: each makes its batch
+/// runner with `make` (per-thread state), then calls it with each batch's size. The elapsed time.
+fn two_submitters<M, B>(iters: u64, make: M) -> Duration
+where
+    M: Fn() -> B + Sync,
+    B: FnMut(u64),
+{
+    let per_thread = iters.div_ceil(2);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut batch = make();
+                let mut left = per_thread;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    batch(n);
+                    left -= n;
                 }
             });
-            start.elapsed()
+        }
+    });
+    start.elapsed()
+}
+
+fn pool_throughput(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pool_throughput");
+    g.throughput(Throughput::Elements(1));
+    let pool = &PinnedPool::new(2, "bench-pool").unwrap();
+    g.bench_function("2_submitters", |b| {
+        b.iter_custom(|iters| {
+            two_submitters(iters, || {
+                move |n: u64| {
+                    let tickets: Vec<_> =
+                        (0..n).map(|i| pool.submit(move || black_box(i)).unwrap()).collect();
+                    for t in tickets {
+                        black_box(t.wait().unwrap());
+                    }
+                }
+            })
         })
     });
     // The same jobs reporting to one `Completions` queue per submitter, collected by a
     // spinning poller: no ticket per job, no wait per job.
     g.bench_function("2_submitters_completions", |b| {
         b.iter_custom(|iters| {
-            let per_thread = iters.div_ceil(2);
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
-                        let done = Arc::new(Completions::new().unwrap());
-                        let mut got = Vec::with_capacity(BATCH as usize);
-                        let mut left = per_thread;
-                        while left > 0 {
-                            let n = left.min(BATCH);
-                            for i in 0..n {
-                                pool.submit_to(&done, move || Ok(black_box(i))).unwrap();
+            two_submitters(iters, || {
+                let done = Arc::new(Completions::new().unwrap());
+                let mut got = Vec::with_capacity(BATCH as usize);
+                move |n: u64| {
+                    for i in 0..n {
+                        pool.submit_to(&done, move || Ok(black_box(i))).unwrap();
+                    }
+                    let poller = done.poller();
+                    got.clear();
+                    // Spin, then yield: four threads share two cores here.
+                    let mut spins = 0u32;
+                    while got.len() < n as usize {
+                        if poller.poll_into(&mut got, BATCH as usize) == 0 {
+                            spins += 1;
+                            if spins < 512 {
+                                std::hint::spin_loop();
+                            } else {
+                                std::thread::yield_now();
                             }
-                            let poller = done.poller();
-                            got.clear();
-                            // Spin, then yield: four threads share two cores here.
-                            let mut spins = 0u32;
-                            while got.len() < n as usize {
-                                if poller.poll_into(&mut got, BATCH as usize) == 0 {
-                                    spins += 1;
-                                    if spins < 512 {
-                                        std::hint::spin_loop();
-                                    } else {
-                                        std::thread::yield_now();
-                                    }
-                                }
-                            }
-                            black_box(&got);
-                            left -= n;
                         }
-                    });
+                    }
+                    black_box(&got);
                 }
-            });
-            start.elapsed()
+            })
         })
     });
     g.finish();

@@ -139,15 +139,24 @@ func (s *syncJobs) delete() {
 	}
 }
 
-// jobRef returns the value Rust passes back for j in slot, and what to call once the job has
-// finished or can never start.
-func (e *Executor) jobRef(slot int, j *goJob) (C.uintptr_t, func()) {
+// jobRef returns the value Rust passes back for j in slot: a slot reference, or (syncJobs nil)
+// a handle of its own, which releaseJobRef deletes.
+func (e *Executor) jobRef(slot int, j *goJob) C.uintptr_t {
 	if s := e.sync; s != nil {
 		s.jobs[slot] = j
-		return C.uintptr_t(slotRefBit | uintptr(s.handle)<<8 | uintptr(slot)), func() { s.jobs[slot] = nil }
+		return C.uintptr_t(slotRefBit | uintptr(s.handle)<<8 | uintptr(slot))
 	}
-	h := cgo.NewHandle(j)
-	return C.uintptr_t(h), h.Delete
+	return C.uintptr_t(cgo.NewHandle(j))
+}
+
+// releaseJobRef undoes jobRef once the job has finished or can never start. (Not a closure
+// returned by jobRef: that would be one heap allocation per Do.)
+func (e *Executor) releaseJobRef(slot int, ref C.uintptr_t) {
+	if s := e.sync; s != nil {
+		s.jobs[slot] = nil
+		return
+	}
+	cgo.Handle(ref).Delete()
 }
 
 // lookupCallbackJob resolves the value gobridgeGoCallback received: a slot reference, or a
@@ -193,14 +202,14 @@ func (e *Executor) release(slot int) { e.slots <- slot }
 // runInSlot runs j on the executor through the caller's slot: waiting in one cgo call, or, with
 // a cancellable ctx, as a submitted job whose wait ctx can cut short.
 func (e *Executor) runInSlot(ctx context.Context, slot int, j *goJob) error {
-	ref, done := e.jobRef(slot, j)
+	ref := e.jobRef(slot, j)
 	var err error
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_run(e.h, ref, e.trampoline)))
 	} else {
 		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, ref, e.trampoline))
 	}
-	done()
+	e.releaseJobRef(slot, ref)
 	return err
 }
 

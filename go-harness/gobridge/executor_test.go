@@ -11,6 +11,15 @@ import (
 	"time"
 )
 
+// everyOtherCancellable gives goroutine g a ctx that can be cancelled when g is odd and
+// context.Background() when g is even, so that both of Do's paths run side by side.
+func everyOtherCancellable(g int) (context.Context, context.CancelFunc) {
+	if g%2 == 1 {
+		return context.WithCancel(context.Background())
+	}
+	return context.Background(), func() {}
+}
+
 func newExec(t testing.TB, name string, opts ...Option) *Executor {
 	t.Helper()
 	e, err := NewExecutor(name, opts...)
@@ -298,12 +307,8 @@ func TestExecutorConcurrentAndNested(t *testing.T) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			ctx := context.Background()
-			if g%2 == 1 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithCancel(ctx)
-				defer cancel()
-			}
+			ctx, cancel := everyOtherCancellable(g)
+			defer cancel()
 			err := a.Do(ctx, func() {
 				if ThreadID() != a.ThreadID() {
 					bad.Add(1)
@@ -382,12 +387,8 @@ func TestExecutorDoRunsEachCallersOwnFunc(t *testing.T) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			ctx := context.Background()
-			if g%2 == 1 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithCancel(ctx)
-				defer cancel()
-			}
+			ctx, cancel := everyOtherCancellable(g)
+			defer cancel()
 			for i := 0; i < calls; i++ {
 				if err := e.Do(ctx, func() { counts[g].Add(1) }); err != nil {
 					t.Errorf("goroutine %d: %v", g, err)
