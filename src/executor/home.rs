@@ -72,7 +72,7 @@ struct HomeTask<P> {
 }
 
 // SAFETY:
-// - `link` is touched only under the lock of the queue that holds the job (`Link`'s contract).
+// - `link` is `Send + Sync` (its own contract).
 // - `payload` is touched only by the one caller that flips `claimed` (so never concurrently),
 //   which hands it to `finish`; `finish_there`'s contract makes `finish` use the payload only
 //   on its own thread and forget it elsewhere, and an unclaimed payload is never dropped

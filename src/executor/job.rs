@@ -5,36 +5,90 @@ use super::slot::Slot;
 use crate::Error;
 use crate::ffi::{drop_quietly, panic_error};
 use crate::primitive::UnsafeCell;
+use crate::primitive::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-/// The intrusive `next` pointer of a queued job: the executor's queue is a singly linked list
-/// of jobs under the queue mutex, so pushing and popping touch the queue's own cache line and
-/// the job, and no separate buffer.
-pub(crate) struct Link(UnsafeCell<Option<Arc<dyn Job>>>);
+/// A job's entry in its executor's queue, which is a lock-free stack of these links (see
+/// `queue`): while the job is queued, its link holds the queue's reference to the job and a
+/// pointer to the link pushed before it, so a push is one compare-exchange and allocates
+/// nothing beyond the job itself.
+///
+/// A job is queued at most once in its life ([`mark_queued`](Self::mark_queued) enforces it).
+/// Its cells are touched by one thread at a time, each handing them on through the queue's
+/// atomic top pointer: the pusher fills them before the Release exchange that publishes the
+/// link, and the worker empties them after the Acquire exchange that takes it.
+pub(crate) struct Link {
+    /// The queue's own reference to the job, while it is queued.
+    job: UnsafeCell<Option<Arc<dyn Job>>>,
+    /// The link pushed before this one, null at the bottom of the stack.
+    below: UnsafeCell<*const Link>,
+    queued: AtomicBool,
+}
+
+// SAFETY:
+// - The cells hold an `Arc<dyn Job>` (`Send + Sync`) and a pointer to another such link; they
+//   are accessed only by the thread that owns the link at the time (the pusher before
+//   publishing it, the worker after taking it, or a drop with exclusive access), with the
+//   queue's Release/Acquire exchanges ordering the hand-over (the `unsafe fn`s' contracts).
+unsafe impl Send for Link {}
+// SAFETY: as for `Send`: shared references never reach the cells concurrently.
+unsafe impl Sync for Link {}
 
 impl Link {
     pub(crate) fn new() -> Self {
-        Link(UnsafeCell::new(None))
+        Link {
+            job: UnsafeCell::new(None),
+            below: UnsafeCell::new(std::ptr::null()),
+            queued: AtomicBool::new(false),
+        }
     }
 
-    /// # Safety
-    ///
-    /// - Only with the mutex of the queue that holds this job locked (or with exclusive access
-    ///   to that queue).
-    pub(crate) unsafe fn set(&self, next: Option<Arc<dyn Job>>) {
-        // SAFETY:
-        // - The caller holds the queue lock: no other access to any link of this queue.
-        self.0.with_mut(|link| unsafe { *link = next });
+    /// Records that the job is being queued. Panics the second time: two pushes of one job
+    /// would race on its cells (no caller does it; this keeps the queue's `push` safe).
+    pub(crate) fn mark_queued(&self) {
+        assert!(!self.queued.swap(true, Ordering::Relaxed), "a job is queued at most once");
     }
 
+    /// Stores the queue's reference to the job.
+    ///
     /// # Safety
     ///
-    /// - As for [`set`](Self::set).
-    pub(crate) unsafe fn take(&self) -> Option<Arc<dyn Job>> {
+    /// - The calling thread owns the link: it won [`mark_queued`](Self::mark_queued) and has
+    ///   not published the link yet.
+    pub(crate) unsafe fn hold(&self, job: Arc<dyn Job>) {
         // SAFETY:
-        // - The caller holds the queue lock: no other access to any link of this queue.
-        self.0.with_mut(|link| unsafe { (*link).take() })
+        // - The caller owns the link, so nothing else accesses the cell.
+        self.job.with_mut(|cell| unsafe { *cell = Some(job) });
+    }
+
+    /// Sets the link below this one.
+    ///
+    /// # Safety
+    ///
+    /// - As for [`hold`](Self::hold).
+    pub(crate) unsafe fn set_below(&self, below: *const Link) {
+        // SAFETY:
+        // - The caller owns the link, so nothing else accesses the cell.
+        self.below.with_mut(|cell| unsafe { *cell = below });
+    }
+
+    /// Takes the queue's reference to the job and the link below this one, emptying the link.
+    ///
+    /// # Safety
+    ///
+    /// - The calling thread owns the link: it never published it, or it took it off the
+    ///   queue with an Acquire exchange (directly, or as part of a chain below a link it
+    ///   took), or it has exclusive access to the queue.
+    pub(crate) unsafe fn take(&self) -> (Option<Arc<dyn Job>>, *const Link) {
+        // SAFETY:
+        // - The caller owns the link, so nothing else accesses either cell; the Acquire
+        //   exchange that gave it the link makes the pusher's writes visible.
+        let below =
+            self.below.with_mut(|cell| unsafe { std::mem::replace(&mut *cell, std::ptr::null()) });
+        // SAFETY: as above.
+        let job = self.job.with_mut(|cell| unsafe { (*cell).take() });
+        (job, below)
     }
 }
 
@@ -58,7 +112,7 @@ pub(crate) struct Task<F, R> {
 }
 
 // SAFETY:
-// - `link` is touched only under the lock of the queue that holds the task (`Link`'s contract).
+// - `link` is `Sync` (its own contract).
 // - `f` is touched only by the unique winner of `slot.claim()` (it takes the closure out), so
 //   sharing `&Task` never gives two threads access to `F`; the winner may be any thread, hence
 //   `F: Send`.

@@ -209,6 +209,64 @@ fn loom_shutdown_races_two_submitters() {
     });
 }
 
+/// Two submitters pushing at once, one of them twice without waiting in between: the worker
+/// takes one or more batches off the lock-free stack, parking and waking between them without
+/// losing a push, and runs every job exactly once, each submitter's jobs in the order it pushed
+/// them (each job's result is its place in the run order).
+#[test]
+fn loom_concurrent_pushes_run_once_in_push_order() {
+    loom::model(|| {
+        let shared = Arc::new(Shared::new(Duration::ZERO));
+        let worker = spawn_worker(&shared);
+        let order = Arc::new(AtomicUsize::new(0));
+        let job = || {
+            let order = Arc::clone(&order);
+            Arc::new(Task::new(move || order.fetch_add(1, Ordering::SeqCst)))
+        };
+        let other = {
+            let shared = Arc::clone(&shared);
+            let task = job();
+            thread::spawn(move || {
+                assert!(shared.push(task.clone()).is_ok());
+                assert!(task.slot.wait(Duration::ZERO, None, false));
+                task.slot.take()
+            })
+        };
+        let (first, second) = (job(), job());
+        assert!(shared.push(first.clone()).is_ok());
+        assert!(shared.push(second.clone()).is_ok());
+        assert!(second.slot.wait(Duration::ZERO, None, false));
+        let (Some(Ok(a)), Some(Ok(b))) = (first.slot.take(), second.slot.take()) else {
+            panic!("the first job had not run when the second had");
+        };
+        assert!(a < b, "pushed first, run second ({a} vs {b})");
+        let Some(Ok(c)) = other.join().unwrap() else { panic!("the other job did not run") };
+        let mut places = [a, b, c];
+        places.sort_unstable();
+        assert_eq!(places, [0, 1, 2], "every job ran exactly once");
+        shared.close();
+        assert!(shared.wait_exited(None));
+        worker.join().unwrap();
+    });
+}
+
+/// A queue dropped with jobs still on its stack (no worker ever drained it) fails each of them
+/// with Shutdown, and a push after close hands the job back unrun.
+#[test]
+fn loom_jobs_left_in_a_dropped_queue_report_shutdown() {
+    loom::model(|| {
+        let shared = Shared::new(Duration::ZERO);
+        let queued = Arc::new(Task::new(|| 1u32));
+        assert!(shared.push(queued.clone()).is_ok());
+        shared.close();
+        let refused = Arc::new(Task::new(|| 2u32));
+        assert!(shared.push(refused.clone()).is_err());
+        drop(shared);
+        assert_eq!(queued.slot.take(), Some(Err(Error::Shutdown)));
+        assert_eq!(refused.slot.take(), None, "a refused job is neither run nor failed");
+    });
+}
+
 fn fd_readable(c: &Completions<impl Sized>) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     poll(&mut [PollFd::new(c.fd(), PollFlags::POLLIN)], PollTimeout::ZERO).unwrap() == 1
@@ -258,6 +316,10 @@ fn loom_pool_job_reports_once_whoever_claims_it() {
             Err(Error::Cancelled) => assert_eq!(ran, 0),
             Err(Error::Shutdown) => assert_eq!(ran, 0),
             other => panic!("unexpected {other:?}"),
+        }
+        if !unfinished {
+            // The job had finished before the cancel: the cancel cannot have decided it.
+            assert!(!matches!(reports[0].result, Err(Error::Cancelled)), "cancelled after the end");
         }
         assert!(!fd_readable(&done), "all taken: the fd is quiet");
     });

@@ -109,7 +109,7 @@ mod pinned_executor;
 mod pinned_pool;
 #[allow(unsafe_code)] // the closure cell, touched by the one thread that claimed the job
 mod pool_job;
-#[allow(unsafe_code)] // the queue's links, touched under its lock
+#[allow(unsafe_code)] // the lock-free stack of job links, each owned by one thread at a time
 mod queue;
 #[allow(unsafe_code)] // the result cell, written by the claimer and read by the owner
 mod slot;

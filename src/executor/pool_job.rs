@@ -70,7 +70,7 @@ struct CompletingTask<F, R> {
 }
 
 // SAFETY:
-// - `link` is touched only under the lock of the queue that holds the task (`Link`'s contract).
+// - `link` is `Sync` (its own contract).
 // - `f` is touched only by the unique winner of the `QUEUED -> CLAIMED` exchange (it takes the
 //   closure out), so sharing `&CompletingTask` never gives two threads access to `F`; the winner
 //   may be any thread, hence `F: Send`.

@@ -1,25 +1,34 @@
 //! The executor's queue and its worker loop: the state shared between an executor's handles
 //! and its thread.
 //!
-//! The queue is an intrusive singly linked list of jobs (each job carries its own `next`
-//! link) under a mutex, laid out with the lock-free counters in one cache line: a handoff moves
-//! that line and the job's own lines between the cores, and no separate queue buffer. A
-//! submitter pushes under the lock and wakes the worker only when the worker said (under the
-//! same lock) that it is parked. The worker pops under the
-//! lock; with nothing to do it spins on the lock-free `pending` counter for its spin window
-//! before parking, so a steady stream of requests never pays for a futex wake-up.
+//! The queue is a lock-free stack of the jobs' own [`Link`]s (an intrusive Treiber stack):
+//! a submitter pushes with one compare-exchange on `incoming`, and the worker takes the whole
+//! stack with another, reverses it into its own batch and runs it oldest first. Only the worker
+//! ever removes links, and it removes all of them at once, so a stale top read by a pusher can
+//! only fail that pusher's exchange (no ABA: a link that reappears at the same address is the
+//! real top, and the pusher's `below` points at it). A round trip moves the queue's cache line
+//! twice (push, take) and takes no lock: the previous mutex made the worker, woken by the
+//! submitter's count, spin and sleep on the lock the submitter still held.
 //!
-//! Shutdown sets `closed` under the lock: from then on every push is refused, and the worker,
-//! when it next looks at the queue, takes every queued job and fails it with
-//! `Error::Shutdown` on its own thread, then exits. A queued job is therefore run by the worker,
-//! or failed by the worker, or cancelled by its ticket — each decided by one CAS on the job's
-//! slot — and a job that was refused was never queued.
+//! With nothing to do the worker spins on `incoming` for its spin window, then parks on a
+//! condvar after announcing it in `parked`. The Dekker pair — worker: `parked` store, `SeqCst`
+//! fence, `incoming` load; submitter: `incoming` exchange, `SeqCst` fence, `parked` load —
+//! means at least one side sees the other: the worker finds the job, or the submitter wakes it
+//! (taking the park lock first, so the wake-up cannot fall between the worker's check and its
+//! wait). A steady stream of requests never pays for a futex wake-up.
+//!
+//! Shutdown sets the `CLOSED` tag (bit 0) of `incoming` with an exchange: from then on every
+//! push's exchange fails and the push is refused, and the worker, when it next looks at the
+//! queue, takes every queued job and fails it with `Error::Shutdown` on its own thread, then
+//! exits. A queued job is therefore run by the worker, or failed by the worker, or cancelled by
+//! its ticket — each decided by one CAS on the job's slot — and a job that was refused was
+//! never queued.
 
-use super::job::Job;
+use super::job::{Job, Link};
 use super::spin::{NO_CPU, note_cpu, on_same_cpu, spin_until};
 use crate::Error;
 use crate::ffi::drop_quietly;
-use crate::primitive::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use crate::primitive::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering, fence};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,50 +44,17 @@ impl Drop for Queued {
     }
 }
 
-/// FIFO list of jobs, linked through `Job::link`. Only touched with the queue mutex held.
-struct QueueState {
-    head: Option<Arc<dyn Job>>,
-    tail: Option<Arc<dyn Job>>,
-    closed: bool,
-    parked: bool,
+/// The tag bit of `Shared::incoming` that says the executor is shut down. Links are
+/// pointer-aligned, so bit 0 of a link's address is always clear.
+const CLOSED: usize = 1;
+
+fn is_closed(top: *mut Link) -> bool {
+    top.addr() & CLOSED != 0
 }
 
-impl QueueState {
-    fn push(&mut self, job: Arc<dyn Job>) {
-        match &self.tail {
-            // SAFETY:
-            // - We hold the queue mutex (`&mut self` is only reachable through the guard, or
-            //   in `drop` with exclusive access), as `Link::set` requires.
-            Some(tail) => unsafe { tail.link().set(Some(Arc::clone(&job))) },
-            None => self.head = Some(Arc::clone(&job)),
-        }
-        self.tail = Some(job);
-    }
-
-    fn pop(&mut self) -> Option<Arc<dyn Job>> {
-        let job = self.head.take()?;
-        // SAFETY:
-        // - We hold the queue mutex (see `push`), as `Link::take` requires.
-        self.head = unsafe { job.link().take() };
-        if self.head.is_none() {
-            self.tail = None;
-        }
-        Some(job)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.head.is_none()
-    }
-}
-
-impl Drop for QueueState {
-    /// Unlinks iteratively (a recursive drop of a long list could overflow the stack) and
-    /// fails whatever is left (only reachable if the worker never drained the queue).
-    fn drop(&mut self) {
-        while let Some(job) = self.pop() {
-            drop_quietly(Queued(job));
-        }
-    }
+/// The link a tagged top points to (null for an empty stack).
+fn untagged(top: *mut Link) -> *mut Link {
+    top.map_addr(|addr| addr & !CLOSED)
 }
 
 /// A claim on an idle executor ([`Shared::reserve_if_idle`]); releases it when dropped.
@@ -94,18 +70,18 @@ impl Drop for IdleReservation<'_> {
 
 /// The state shared by an executor's handles and its thread.
 ///
-/// `repr(C)` and 64-byte alignment keep the queue lock, its list ends and the counters the
-/// worker spins on in one cache line, apart from the cold fields.
+/// `repr(C)` and 64-byte alignment keep the stack's top, the load counter and the parked flag
+/// (what a push touches and the worker spins on) in one cache line, apart from the cold fields.
 #[repr(C, align(64))]
 pub(crate) struct Shared {
-    queue: Mutex<QueueState>,
-    /// Number of queued jobs: what the spinning worker watches without taking the lock.
-    pending: AtomicU32,
+    /// The top of the stack of queued jobs' links (null when empty), tagged with [`CLOSED`].
+    incoming: AtomicPtr<Link>,
     /// Queued plus running jobs: the pool's placement metric.
     load: AtomicU32,
-    /// Mirror of `QueueState::closed` for lock-free checks.
-    closed: AtomicBool,
-    /// The worker parks here.
+    /// The worker is parked, or about to park, on `work_cv`: a submitter must wake it.
+    parked: AtomicBool,
+    /// Held by the worker from its last look at the queue until it waits, and by a waker.
+    park: Mutex<()>,
     work_cv: Condvar,
     exited: Mutex<bool>,
     exit_cv: Condvar,
@@ -124,10 +100,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(spin: Duration) -> Self {
         Shared {
-            queue: Mutex::new(QueueState { head: None, tail: None, closed: false, parked: false }),
-            pending: AtomicU32::new(0),
+            incoming: AtomicPtr::new(std::ptr::null_mut()),
             load: AtomicU32::new(0),
-            closed: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            park: Mutex::new(()),
             work_cv: Condvar::new(),
             exited: Mutex::new(false),
             exit_cv: Condvar::new(),
@@ -142,7 +118,7 @@ impl Shared {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        is_closed(self.incoming.load(Ordering::Acquire))
     }
 
     pub(crate) fn load(&self) -> usize {
@@ -166,18 +142,54 @@ impl Shared {
     }
 
     /// Queues `job`, or hands it back untouched when the executor is closed.
+    ///
+    /// # Panics
+    ///
+    /// If `job` was pushed before (to any executor): a job is queued at most once.
     pub(crate) fn push(&self, job: Arc<dyn Job>) -> Result<(), Arc<dyn Job>> {
         note_cpu(&self.submitter_cpu);
-        let mut q = lock(&self.queue);
-        if q.closed {
+        let mut top = self.incoming.load(Ordering::Relaxed);
+        if is_closed(top) {
             return Err(job);
         }
-        q.push(job);
+        job.link().mark_queued();
+        let link_ptr = std::ptr::from_ref(job.link()).cast_mut();
+        // SAFETY:
+        // - The link lives inside the job's allocation, alive for every use of `link` below:
+        //   they all come before the exchange that publishes the link (the queue's reference
+        //   to the job is held in the link until then). Once published, the worker may run
+        //   and free the job at any time, and nothing here touches `link` again.
+        let link = unsafe { &*link_ptr };
         self.load.fetch_add(1, Ordering::Relaxed);
-        self.pending.fetch_add(1, Ordering::Release);
-        let wake = q.parked;
-        drop(q);
-        if wake {
+        // SAFETY:
+        // - We won `mark_queued` and have not published the link: this thread owns it.
+        unsafe { link.hold(job) };
+        loop {
+            if is_closed(top) {
+                self.load.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY:
+                // - Still unpublished (every exchange failed): this thread owns the link.
+                let (job, _) = unsafe { link.take() };
+                return Err(job.expect("the job held above"));
+            }
+            // SAFETY:
+            // - Still unpublished: this thread owns the link.
+            unsafe { link.set_below(top) };
+            // Release publishes the link's cells to the worker's Acquire take.
+            match self.incoming.compare_exchange_weak(
+                top,
+                link_ptr,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => top = now,
+            }
+        }
+        // Dekker with the worker's park (see the module docs).
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::Relaxed) {
+            drop(lock(&self.park));
             self.work_cv.notify_one();
         }
         Ok(())
@@ -185,58 +197,105 @@ impl Shared {
 
     /// Refuses new work and tells the worker to fail what is queued and exit. Idempotent.
     pub(crate) fn close(&self) {
-        let mut q = lock(&self.queue);
-        q.closed = true;
-        self.closed.store(true, Ordering::Release);
-        drop(q);
+        let mut top = self.incoming.load(Ordering::Relaxed);
+        while !is_closed(top) {
+            match self.incoming.compare_exchange_weak(
+                top,
+                top.map_addr(|addr| addr | CLOSED),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => top = now,
+            }
+        }
+        // The worker checks `incoming` holding the park lock, so taking it here means the
+        // worker either sees CLOSED before it waits or is waiting and gets this wake-up.
+        drop(lock(&self.park));
         self.work_cv.notify_one();
+    }
+
+    /// Takes every queued job off the stack (leaving only the `CLOSED` tag, if set) and pushes
+    /// them onto `batch` newest first, so that `batch.pop()` yields them oldest first.
+    fn take_into(&self, batch: &mut Vec<Queued>) {
+        let mut top = self.incoming.load(Ordering::Acquire);
+        loop {
+            if untagged(top).is_null() {
+                return;
+            }
+            // Acquire pairs with the pushes' Release: their links' cells are ours to read.
+            match self.incoming.compare_exchange_weak(
+                top,
+                top.map_addr(|addr| addr & CLOSED),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => top = now,
+            }
+        }
+        let mut link: *const Link = untagged(top);
+        while !link.is_null() {
+            // SAFETY:
+            // - The link is alive: the queue's reference to its job, held in the link itself,
+            //   is only moved out by the `take` below, which reads `below` first.
+            let owned = unsafe { &*link };
+            // SAFETY:
+            // - `link` was taken off the stack by the exchange above (it or a link above it,
+            //   whose `below` led here): no pusher touches it again, and only this thread
+            //   removes links, so this thread owns it.
+            let (job, below) = unsafe { owned.take() };
+            if let Some(job) = job {
+                batch.push(Queued(job));
+            }
+            link = below;
+        }
     }
 
     /// The worker loop: runs jobs in FIFO order until closed, then fails what is left.
     pub(crate) fn work(&self) {
+        // Jobs taken off the stack, newest first: `pop` gives the oldest.
+        let mut batch: Vec<Queued> = Vec::new();
         loop {
-            let mut q = lock(&self.queue);
-            if q.closed {
-                // Unlink everything under the lock, fail it outside (a job's drop may call
-                // back into this executor).
-                let mut rest = Vec::new();
-                while let Some(job) = q.pop() {
-                    rest.push(Queued(job));
-                }
-                self.pending.store(0, Ordering::Relaxed);
-                drop(q);
-                for job in rest {
+            if self.is_closed() {
+                // Fail outside any lock, oldest first (a job's drop may call back into this
+                // executor). After this take nothing can be pushed: every exchange sees CLOSED.
+                self.take_into(&mut batch);
+                while let Some(job) = batch.pop() {
                     job.0.fail(Error::Shutdown);
                     drop_quietly(job);
                     self.load.fetch_sub(1, Ordering::Relaxed);
                 }
                 return;
             }
-            if let Some(job) = q.pop() {
-                self.pending.fetch_sub(1, Ordering::Relaxed);
-                drop(q);
+            if let Some(job) = batch.pop() {
                 note_cpu(&self.worker_cpu);
-                let job = Queued(job);
                 job.0.run();
                 drop_quietly(job);
                 self.load.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            drop(q);
+            if !untagged(self.incoming.load(Ordering::Relaxed)).is_null() {
+                self.take_into(&mut batch);
+                continue;
+            }
             let spun = spin_until(
-                || self.pending.load(Ordering::Acquire) != 0 || self.closed.load(Ordering::Acquire),
+                || !self.incoming.load(Ordering::Relaxed).is_null(),
                 self.spin,
                 on_same_cpu(self.submitter_cpu.load(Ordering::Relaxed)),
             );
             if spun {
                 continue;
             }
-            let mut q = lock(&self.queue);
-            while q.is_empty() && !q.closed {
-                q.parked = true;
-                q = self.work_cv.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut parked = lock(&self.park);
+            self.parked.store(true, Ordering::Relaxed);
+            // Dekker with `push` (see the module docs).
+            fence(Ordering::SeqCst);
+            while self.incoming.load(Ordering::Relaxed).is_null() {
+                parked =
+                    self.work_cv.wait(parked).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
-            q.parked = false;
+            self.parked.store(false, Ordering::Relaxed);
         }
     }
 
@@ -270,6 +329,17 @@ impl Shared {
                         .0;
                 }
             }
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Fails whatever is still queued (only reachable if the worker never drained the queue).
+    fn drop(&mut self) {
+        let mut rest = Vec::new();
+        self.take_into(&mut rest);
+        while let Some(job) = rest.pop() {
+            drop_quietly(job);
         }
     }
 }
