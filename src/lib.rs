@@ -138,8 +138,7 @@
 //!
 //! | Module | Why it needs `unsafe` |
 //! |---|---|
-//! | `executor::pinned_executor` | a borrowed job's lifetime is erased for the handoff to the executor thread, which the caller then waits for |
-//! | `executor::queue`, `executor::job`, `executor::pool_job`, `executor::slot` | the lock-free intrusive job stack's links (each owned by the pusher until published, then by the worker), a job's closure cell (taken by the one claimer) and its result cell (written before READY, read after), as the loom models check |
+//! | `executor::queue`, `executor::job`, `executor::pool_job`, `executor::slot` | the lock-free intrusive job stack's links (each owned by the pusher until published, then by the worker); `run`'s job, which lives in its caller's frame with its lifetime erased for the handoff (the caller waits until the worker has let go of it); a job's closure cell (taken by the one claimer) and its result cell (written before READY, read after), as the loom models check |
 //! | `executor::home` | a value that is neither `Send` nor `Sync`, carried to its own executor thread to be dropped there (`ThreadBound`'s only hook into the executor) |
 //! | `executor::spin` | `sched_getcpu` |
 //! | `executor::pinned` | [`Pinned`](executor::Pinned)'s state, reached on the executor thread through a pointer |

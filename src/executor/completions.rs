@@ -126,10 +126,13 @@ impl<R> Completions<R> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queues a report, making the fd readable if a consumer may be waiting on it.
-    pub(crate) fn push(&self, completion: Completion<R>) {
+    /// Queues a report, making the fd readable if a consumer may be waiting on it, and calls
+    /// `queued` with the report queued and the queue still locked: whoever takes the report
+    /// (under the lock) sees what `queued` did.
+    pub(crate) fn push_then(&self, completion: Completion<R>, queued: impl FnOnce()) {
         let mut st = self.lock();
         st.queue.push(completion);
+        queued();
         self.queued.store(st.queue.len(), Ordering::Release);
         if st.pollers == 0 {
             self.signal_if_armed(&mut st);

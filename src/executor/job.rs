@@ -7,7 +7,59 @@ use crate::ffi::{drop_quietly, panic_error};
 use crate::primitive::UnsafeCell;
 use crate::primitive::sync::atomic::{AtomicBool, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
 use std::sync::Arc;
+
+/// The queue's reference to a queued job.
+pub(crate) enum JobRef {
+    /// The queue shares ownership of the job: a submitted job, which may outlive its
+    /// submitter (a ticket dropped unwaited).
+    Owned(Arc<dyn Job>),
+    /// The job lives in the frame of the one thread waiting for it (`run`'s job), which lets
+    /// that frame end only once `released` is set. The worker sets it as its very last access,
+    /// after the job's `run` or `fail` has returned: no reference into the frame is alive
+    /// then, not even the `&self` of a method still returning.
+    Borrowed { job: NonNull<dyn Job>, released: NonNull<AtomicBool> },
+}
+
+impl JobRef {
+    pub(crate) fn job(&self) -> &dyn Job {
+        match self {
+            JobRef::Owned(job) => &**job,
+            // SAFETY:
+            // - The waiter keeps the job alive until `released` is set, which only the `run`
+            //   or `fail` that consumes this `JobRef` does, after its last use of the job.
+            JobRef::Borrowed { job, .. } => unsafe { job.as_ref() },
+        }
+    }
+
+    /// Runs the job and lets go of it.
+    pub(crate) fn run(self) {
+        self.job().run();
+        self.let_go();
+    }
+
+    /// Fails the job with `err` if nobody claimed it yet, then lets go of it.
+    pub(crate) fn fail(self, err: Error) {
+        self.job().fail(err);
+        self.let_go();
+    }
+
+    fn let_go(self) {
+        match self {
+            JobRef::Owned(job) => drop_quietly(job),
+            JobRef::Borrowed { released, .. } => {
+                // SAFETY:
+                // - The flag lives in the waiter's frame, which does not end before it sees
+                //   this store (Release: after everything the job did).
+                // - This is the last access to that frame: the job's methods have returned, so
+                //   no reference into it outlives the store; the waiter may end the frame as soon
+                //   as it sees it, and nothing here reads the flag again.
+                unsafe { released.as_ref() }.store(true, Ordering::Release);
+            }
+        }
+    }
+}
 
 /// A job's entry in its executor's queue, which is a lock-free stack of these links (see
 /// `queue`): while the job is queued, its link holds the queue's reference to the job and a
@@ -20,14 +72,15 @@ use std::sync::Arc;
 /// link, and the worker empties them after the Acquire exchange that takes it.
 pub(crate) struct Link {
     /// The queue's own reference to the job, while it is queued.
-    job: UnsafeCell<Option<Arc<dyn Job>>>,
+    job: UnsafeCell<Option<JobRef>>,
     /// The link pushed before this one, null at the bottom of the stack.
     below: UnsafeCell<*const Link>,
     queued: AtomicBool,
 }
 
 // SAFETY:
-// - The cells hold an `Arc<dyn Job>` (`Send + Sync`) and a pointer to another such link; they
+// - The cells hold a reference to a `Job` (`Send + Sync`: an `Arc`, or a pointer whose
+//   referent outlives its use, see `JobRef::Borrowed`) and a pointer to another link; they
 //   are accessed only by the thread that owns the link at the time (the pusher before
 //   publishing it, the worker after taking it, or a drop with exclusive access), with the
 //   queue's Release/Acquire exchanges ordering the hand-over (the `unsafe fn`s' contracts).
@@ -56,7 +109,7 @@ impl Link {
     ///
     /// - The calling thread owns the link: it won [`mark_queued`](Self::mark_queued) and has
     ///   not published the link yet.
-    pub(crate) unsafe fn hold(&self, job: Arc<dyn Job>) {
+    pub(crate) unsafe fn hold(&self, job: JobRef) {
         // SAFETY:
         // - The caller owns the link, so nothing else accesses the cell.
         self.job.with_mut(|cell| unsafe { *cell = Some(job) });
@@ -80,7 +133,7 @@ impl Link {
     /// - The calling thread owns the link: it never published it, or it took it off the
     ///   queue with an Acquire exchange (directly, or as part of a chain below a link it
     ///   took), or it has exclusive access to the queue.
-    pub(crate) unsafe fn take(&self) -> (Option<Arc<dyn Job>>, *const Link) {
+    pub(crate) unsafe fn take(&self) -> (Option<JobRef>, *const Link) {
         // SAFETY:
         // - The caller owns the link, so nothing else accesses either cell; the Acquire
         //   exchange that gave it the link makes the pusher's writes visible.

@@ -104,12 +104,11 @@ mod home;
 mod job;
 #[allow(unsafe_code)] // state that only the executor thread touches, reached through a pointer
 mod pinned;
-#[allow(unsafe_code)] // a borrowed job's lifetime erased for the handoff, waited for
 mod pinned_executor;
 mod pinned_pool;
 #[allow(unsafe_code)] // the closure cell, touched by the one thread that claimed the job
 mod pool_job;
-#[allow(unsafe_code)] // the lock-free stack of job links, each owned by one thread at a time
+#[allow(unsafe_code)] // the lock-free stack of job links; `run`'s job in its waiter's frame
 mod queue;
 #[allow(unsafe_code)] // the result cell, written by the claimer and read by the owner
 mod slot;

@@ -1,12 +1,11 @@
 //! [`PinnedExecutor`]: one OS thread that runs the jobs sent to it, in order.
+#![forbid(unsafe_code)]
 
 use super::builder::ExecutorBuilder;
 use super::completions::Completions;
-use super::job::{Job, Task};
+use super::job::Task;
 use super::pool_job::{PoolJob, pool_job};
 use super::queue::Shared;
-use super::slot::Slot;
-use super::spin::on_same_cpu;
 use super::ticket::Ticket;
 use crate::ffi::panic_error;
 use crate::{Error, Result, ThreadId, current_thread};
@@ -158,39 +157,7 @@ impl PinnedExecutor {
             queued();
             return catch_unwind(AssertUnwindSafe(f)).map_err(panic_error);
         }
-        let task = Arc::new(Task::new(f));
-        let job: Arc<dyn Job + '_> = task.clone();
-        // SAFETY:
-        // - The job may borrow data of lifetime `'_` (the caller's frame); the queue needs
-        //   `'static`. Erasing the lifetime is sound because the job is only run or dropped
-        //   while that data is alive:
-        //   - `Waiter` below (created before the push, so it is in place on every path out of
-        //     this function, including unwinding) does not let this frame end until the slot is
-        //     READY, and READY is stored only after the claimer has consumed the closure (run or
-        //     dropped it). Exactly one claimer exists, and a queued job that is dropped without
-        //     being claimed is failed by `Queued::drop`, which claims it.
-        //   - After READY nothing touches borrowed data: the closure is gone (the `Option` is
-        //     `None`), and `Waiter` takes the result (which may hold borrows) and drops it in
-        //     this frame. What the queue's `Arc` may later drop on the executor thread is a
-        //     `Task` whose closure and result are both `None`: no borrowed data is read.
-        // - The fat pointer's layout and vtable are unchanged; only the lifetime bound differs.
-        let job: Arc<dyn Job + 'static> =
-            unsafe { std::mem::transmute::<Arc<dyn Job + '_>, Arc<dyn Job + 'static>>(job) };
-        let waiter = Waiter {
-            slot: &task.slot,
-            spin: self.shared.spin(),
-            co_located: on_same_cpu(self.shared.worker_cpu.load(Ordering::Relaxed)),
-            armed: true,
-        };
-        let pushed = self.shared.push(job);
-        queued();
-        if let Err(refused) = pushed {
-            // Never queued: nobody else has the job; dropping it here drops `f` in this frame.
-            drop(refused);
-            waiter.disarm();
-            return Err(Error::Shutdown);
-        }
-        waiter.finish()
+        self.shared.run_borrowed(f, queued)
     }
 
     /// Queues a `'static` job and returns a [`Ticket`] for its result.
@@ -296,38 +263,5 @@ impl Drop for PinnedExecutor {
             return;
         }
         let _ = self.shutdown();
-    }
-}
-
-/// Keeps `run`'s frame alive until the borrowed job is finished (see the SAFETY comment in
-/// [`PinnedExecutor::run`]).
-struct Waiter<'a, R> {
-    slot: &'a Slot<R>,
-    spin: Duration,
-    /// The worker was last seen on this CPU (see `spin_until`).
-    co_located: bool,
-    armed: bool,
-}
-
-impl<R> Waiter<'_, R> {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-
-    fn finish(mut self) -> Result<R> {
-        while !self.slot.wait(self.spin, None, self.co_located) {}
-        self.armed = false;
-        self.slot.take().unwrap_or(Err(Error::Shutdown))
-    }
-}
-
-impl<R> Drop for Waiter<'_, R> {
-    fn drop(&mut self) {
-        if self.armed {
-            // Only reached if this frame unwinds while the job is queued or running: wait
-            // for it, then drop its result here, where its borrows are still valid.
-            while !self.slot.wait(self.spin, None, self.co_located) {}
-            drop(self.slot.take());
-        }
     }
 }

@@ -102,11 +102,14 @@ where
         self.f.with_mut(|f| unsafe { (*f).take() })
     }
 
-    /// The claimer's report, then `FINISHED` (Release: a `cancel` that reads it sees the report
-    /// queued).
+    /// The claimer's report, then `FINISHED`, stored under the queue's lock: a `cancel` that
+    /// reads FINISHED (Acquire) sees the report queued, and one made after the report was
+    /// taken (the taker locked the queue after this store) reads FINISHED, so it says
+    /// "finished" once the report is out, as documented.
     fn report(&self, result: Result<R>) {
-        self.completions.push(Completion { job: self.id, result });
-        self.state.store(FINISHED, Ordering::Release);
+        self.completions.push_then(Completion { job: self.id, result }, || {
+            self.state.store(FINISHED, Ordering::Release)
+        });
     }
 }
 

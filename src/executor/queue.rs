@@ -24,23 +24,42 @@
 //! its ticket — each decided by one CAS on the job's slot — and a job that was refused was
 //! never queued.
 
-use super::job::{Job, Link};
+use super::job::{Job, JobRef, Link, Task};
+use super::slot::Slot;
 use super::spin::{NO_CPU, note_cpu, on_same_cpu, spin_until};
-use crate::Error;
 use crate::ffi::drop_quietly;
+use crate::primitive::hint;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering, fence};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
+use crate::{Error, Result};
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A job in the queue. Dropping it without running it fails it with `Shutdown`, so a job can
 /// never vanish silently, whatever path drops the queue.
-pub(crate) struct Queued(pub(crate) Arc<dyn Job>);
+pub(crate) struct Queued(Option<JobRef>);
+
+impl Queued {
+    fn run(mut self) {
+        if let Some(job) = self.0.take() {
+            job.run();
+        }
+    }
+
+    fn fail(mut self, err: Error) {
+        if let Some(job) = self.0.take() {
+            job.fail(err);
+        }
+    }
+}
 
 impl Drop for Queued {
     fn drop(&mut self) {
-        // A no-op when the job already ran or was failed/cancelled (the claim fails).
-        self.0.fail(Error::Shutdown);
+        if let Some(job) = self.0.take() {
+            // A no-op when the job already ran or was failed/cancelled (the claim fails).
+            job.fail(Error::Shutdown);
+        }
     }
 }
 
@@ -147,15 +166,75 @@ impl Shared {
     ///
     /// If `job` was pushed before (to any executor): a job is queued at most once.
     pub(crate) fn push(&self, job: Arc<dyn Job>) -> Result<(), Arc<dyn Job>> {
+        match self.push_ref(JobRef::Owned(job)) {
+            Ok(()) => Ok(()),
+            Err(JobRef::Owned(job)) => Err(job),
+            Err(JobRef::Borrowed { .. }) => unreachable!("pushed as Owned"),
+        }
+    }
+
+    /// Runs `f` on the worker and waits for its value, with the job in this frame instead of a
+    /// heap allocation: what [`PinnedExecutor::run`](super::PinnedExecutor::run) does from
+    /// another thread. `f` may borrow from the caller. `queued` is called once the job is
+    /// queued (or refused) and before the wait. `Err(Shutdown)` if refused or failed by the
+    /// shutdown drain; `Err(Panicked)` if `f` panicked.
+    pub(crate) fn run_borrowed<F, R>(&self, f: F, queued: impl FnOnce()) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let task = Task::new(f);
+        let released = AtomicBool::new(false);
+        let waiter = Waiter {
+            slot: &task.slot,
+            released: &released,
+            spin: self.spin,
+            co_located: on_same_cpu(self.worker_cpu.load(Ordering::Relaxed)),
+            armed: true,
+        };
+        let job: &(dyn Job + '_) = &task;
+        // SAFETY:
+        // - The job may borrow data of lifetime `'_` (the caller's frame) and lives in this
+        //   frame; the queue needs a `'static` job. Erasing the lifetime is sound because the
+        //   job is only used while this frame, and so the job and what it borrows, is alive:
+        //   - `waiter` (created before the push, so it is in place on every path out of this
+        //     function, including unwinding) does not let this frame end until `released` is
+        //     set, which the worker does as its last access to the job and the flag, after the
+        //     job's `run` or `fail` returned (`JobRef::Borrowed`).
+        //   - Exactly one thread claims the job (the worker runs it or the shutdown drain fails
+        //     it), and a queued job dropped unclaimed is failed by `Queued::drop`, which also
+        //     sets `released`. A job that is never queued is never seen by another thread.
+        //   - After READY nothing reads borrowed data: the closure is gone, and `waiter` takes
+        //     the result (which may hold borrows) and drops it in this frame.
+        // - The fat pointer's layout and vtable are unchanged; only the lifetime bound differs.
+        let job = unsafe {
+            std::mem::transmute::<NonNull<dyn Job + '_>, NonNull<dyn Job + 'static>>(NonNull::from(
+                job,
+            ))
+        };
+        let pushed = self.push_ref(JobRef::Borrowed { job, released: NonNull::from(&released) });
+        queued();
+        if pushed.is_err() {
+            // Never queued: nobody else has the job; it is dropped with this frame.
+            waiter.disarm();
+            return Err(Error::Shutdown);
+        }
+        waiter.finish()
+    }
+
+    fn push_ref(&self, job: JobRef) -> Result<(), JobRef> {
         note_cpu(&self.submitter_cpu);
         let mut top = self.incoming.load(Ordering::Relaxed);
         if is_closed(top) {
             return Err(job);
         }
-        job.link().mark_queued();
-        let link_ptr = std::ptr::from_ref(job.link()).cast_mut();
+        let link_ptr = {
+            let link = job.job().link();
+            link.mark_queued();
+            std::ptr::from_ref(link).cast_mut()
+        };
         // SAFETY:
-        // - The link lives inside the job's allocation, alive for every use of `link` below:
+        // - The link lives inside the job, which is alive for every use of `link` below:
         //   they all come before the exchange that publishes the link (the queue's reference
         //   to the job is held in the link until then). Once published, the worker may run
         //   and free the job at any time, and nothing here touches `link` again.
@@ -237,15 +316,15 @@ impl Shared {
         let mut link: *const Link = untagged(top);
         while !link.is_null() {
             // SAFETY:
-            // - The link is alive: the queue's reference to its job, held in the link itself,
-            //   is only moved out by the `take` below, which reads `below` first.
+            // - The link is alive: its job is kept alive by the reference the link holds (or by
+            //   its waiter, which waits for the worker) until the `take` below moves it out.
             let owned = unsafe { &*link };
             // SAFETY:
             // - `link` was taken off the stack by the exchange above (it or a link above it,
             //   whose `below` led here): no pusher touches it again, and only this thread
             //   removes links, so this thread owns it.
             let (job, below) = unsafe { owned.take() };
-            if let Some(job) = job {
+            if job.is_some() {
                 batch.push(Queued(job));
             }
             link = below;
@@ -262,16 +341,14 @@ impl Shared {
                 // executor). After this take nothing can be pushed: every exchange sees CLOSED.
                 self.take_into(&mut batch);
                 while let Some(job) = batch.pop() {
-                    job.0.fail(Error::Shutdown);
-                    drop_quietly(job);
+                    job.fail(Error::Shutdown);
                     self.load.fetch_sub(1, Ordering::Relaxed);
                 }
                 return;
             }
             if let Some(job) = batch.pop() {
                 note_cpu(&self.worker_cpu);
-                job.0.run();
-                drop_quietly(job);
+                job.run();
                 self.load.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
@@ -341,5 +418,112 @@ impl Drop for Shared {
         while let Some(job) = rest.pop() {
             drop_quietly(job);
         }
+    }
+}
+
+/// Keeps [`Shared::run_borrowed`]'s frame alive until the worker has let go of its job (see
+/// the SAFETY comment there).
+struct Waiter<'a, R> {
+    slot: &'a Slot<R>,
+    /// Set by the worker when it is done with the job (see `JobRef::Borrowed`).
+    released: &'a AtomicBool,
+    spin: Duration,
+    /// The worker was last seen on this CPU (see `spin_until`).
+    co_located: bool,
+    armed: bool,
+}
+
+impl<R> Waiter<'_, R> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+
+    fn wait(&self) {
+        while !self.slot.wait(self.spin, None, self.co_located) {}
+        // READY is set inside the job's `run`; `released` follows its return at once, unless
+        // the worker is preempted in between: then yield (it may be waiting for this CPU).
+        let mut spins = 0u32;
+        while !self.released.load(Ordering::Acquire) {
+            if spins < 64 {
+                hint::spin_loop();
+                spins += 1;
+            } else {
+                hint::yield_now();
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<R> {
+        self.wait();
+        self.armed = false;
+        self.slot.take().unwrap_or(Err(Error::Shutdown))
+    }
+}
+
+impl<R> Drop for Waiter<'_, R> {
+    fn drop(&mut self) {
+        if self.armed {
+            // Only reached if this frame unwinds while the job is queued or running: wait
+            // for it, then drop its result here, where its borrows are still valid.
+            self.wait();
+            drop(self.slot.take());
+        }
+    }
+}
+
+/// The queue driven by a plain worker thread (no executor, no signal mask): what Miri can run
+/// (`cargo +nightly miri test --lib executor::queue`), checking the stack job's and the links'
+/// accesses for use after free and data races beside the loom models' interleavings.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Shared;
+    use crate::Error;
+    use crate::executor::job::Task;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn with_worker(spin: Duration, body: impl FnOnce(&Shared)) {
+        let shared = Arc::new(Shared::new(spin));
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || shared.work())
+        };
+        body(&shared);
+        shared.close();
+        worker.join().unwrap();
+    }
+
+    #[test]
+    fn borrowed_and_owned_jobs_run_in_order_and_leave_no_job_behind() {
+        for spin in [Duration::ZERO, Duration::from_micros(50)] {
+            with_worker(spin, |shared| {
+                let mut seen = Vec::new();
+                let owned = Arc::new(Task::new(|| 7u8));
+                assert!(shared.push(owned.clone()).is_ok());
+                for i in 0..20u32 {
+                    let len = shared.run_borrowed(
+                        || {
+                            seen.push(i);
+                            seen.len()
+                        },
+                        || (),
+                    );
+                    assert_eq!(len, Ok(i as usize + 1));
+                }
+                // FIFO: the owned job was pushed first, so it is done by now.
+                assert_eq!(owned.slot.take(), Some(Ok(7)));
+                let panicked = shared.run_borrowed(|| panic!("boom"), || ());
+                assert!(matches!(panicked, Err(Error::Panicked(m)) if m.starts_with("boom")));
+            });
+        }
+    }
+
+    #[test]
+    fn a_run_after_shutdown_is_refused_without_running() {
+        let shared = Shared::new(Duration::ZERO);
+        shared.close();
+        let mut ran = false;
+        assert_eq!(shared.run_borrowed(|| ran = true, || ()), Err(Error::Shutdown));
+        assert!(!ran);
     }
 }

@@ -1,44 +1,50 @@
 //! The result slot: how one job's result travels from the thread that completes it to the one
 //! that waits, and how the waiter waits (spin, then yield, then park).
 //!
-//! A [`Task`](super::job::Task) is one heap allocation holding the job closure and its
-//! [`Slot`]. The executor's queue holds it as an `Arc<dyn Job>`; the submitter holds the same
-//! `Arc` (inside a [`Ticket`](super::Ticket), or on the stack of
-//! [`run`](super::PinnedExecutor::run)).
+//! A [`Task`](super::job::Task) holds the job closure and its [`Slot`]. A submitted job's task
+//! is one heap allocation, shared as an `Arc` by the executor's queue and the
+//! [`Ticket`](super::Ticket); [`run`](super::PinnedExecutor::run)'s task lives in `run`'s own
+//! frame, and the queue only points to it.
 //!
-//! The slot's `state` moves `QUEUED -> RUNNING -> READY` exactly once. Whoever wins the
-//! `QUEUED -> RUNNING` compare-exchange ([`Slot::claim`]) owns the closure: the executor (to run
-//! it), the shutdown drain (to fail it with `Shutdown`) or [`Ticket::cancel`](super::Ticket::cancel)
-//! (to fail it with `Cancelled`). That single CAS is why no job runs twice and no job is both
-//! run and failed. The claimer stores the result and publishes `READY` (Release); a waiter
-//! that went to sleep, and an eventfd created by [`Ticket::fd`](super::Ticket::fd), announce
-//! themselves through the `interest` bits. The Dekker pair — `state` store, `SeqCst` fence,
-//! `interest` load on one side; `interest` RMW, `SeqCst` fence, `state` load on the other —
-//! guarantees that at least one side sees the other: no lost wake-up, no eventfd left
-//! unreadable. (Fences rather than `SeqCst` accesses, which loom models as AcqRel only.)
+//! The slot's `state` byte holds the job's phase, `QUEUED -> RUNNING -> READY` (each once),
+//! and flags. Whoever sets `RUNNING` first ([`Slot::claim`], one `fetch_or`) owns the
+//! closure: the executor (to run it), the shutdown drain (to fail it with `Shutdown`) or
+//! [`Ticket::cancel`](super::Ticket::cancel) (to fail it with `Cancelled`). That single
+//! read-modify-write is why no job runs twice and no job is both run and failed. The claimer
+//! stores the result and sets `READY` with another `fetch_or`, which also returns the flags as
+//! they were at that instant: `PARKED` (the waiter went to sleep on the condvar: wake it) and
+//! `FD` (an eventfd exists: signal it). A waiter sets `PARKED`, and [`Slot::fd`] sets `FD`,
+//! with read-modify-writes on the same byte, so each of them and the completion are ordered
+//! one way or the other: no lost wake-up, no eventfd left unreadable, and no fence needed.
+//!
+//! A job that lives in its waiter's stack frame (`run`'s) must not be touched once that frame
+//! ends, which it may as soon as the waiter sees `READY`; the completion's later accesses (the
+//! wake-up) and the worker's return from the job's methods are covered by a flag outside the
+//! slot that the worker sets last (see `JobRef::Borrowed`).
 
 use super::spin::spin_until;
 use crate::primitive::UnsafeCell;
-use crate::primitive::sync::atomic::{AtomicU8, AtomicU32, Ordering, fence};
+use crate::primitive::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use crate::primitive::sync::{Condvar, Mutex};
 use crate::{Error, Result, current_thread};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const QUEUED: u8 = 0;
+/// Phase bit: claimed (running, being failed, or finished).
 const RUNNING: u8 = 1;
+/// Phase bit: finished, the result stored. Set only after `RUNNING`.
 const READY: u8 = 2;
-
-/// `interest` bit: a waiter is (about to be) asleep on the condvar.
-const PARKED: u8 = 1;
-/// `interest` bit: an eventfd exists and must be signalled on completion.
-const FD: u8 = 2;
+/// A waiter is (about to be) asleep on the condvar. Cleared again by a waiter that finds
+/// `READY` already set when it sets this.
+const PARKED: u8 = 4;
+/// An eventfd exists and must be signalled on completion.
+const FD: u8 = 8;
 
 /// Where one job's result is handed from the thread that completes it to the one that waits.
 pub(crate) struct Slot<R> {
+    /// Phase and flags (see the module docs).
     state: AtomicU8,
-    interest: AtomicU8,
     /// The kernel tid of the thread that won [`claim`](Self::claim) (0 before): how a waiter
     /// tells that the job it would wait for is running on its own stack.
     claimer: AtomicU32,
@@ -51,8 +57,7 @@ pub(crate) struct Slot<R> {
 impl<R> Slot<R> {
     pub(crate) fn new() -> Self {
         Slot {
-            state: AtomicU8::new(QUEUED),
-            interest: AtomicU8::new(0),
+            state: AtomicU8::new(0),
             claimer: AtomicU32::new(0),
             value: UnsafeCell::new(None),
             lock: Mutex::new(()),
@@ -61,18 +66,15 @@ impl<R> Slot<R> {
         }
     }
 
-    /// `QUEUED -> RUNNING`: true for exactly one caller, who then owns the job's closure and
-    /// must call [`complete`](Self::complete).
+    /// Sets `RUNNING`: true for exactly one caller, who then owns the job's closure and must
+    /// call [`complete`](Self::complete).
     pub(crate) fn claim(&self) -> bool {
-        // Look before the CAS: a failing `lock cmpxchg` still takes the cache line exclusively,
-        // which would pull it away from a waiter spinning on `state` right after completion.
-        if self.state.load(Ordering::Relaxed) != QUEUED {
+        // Look before the write: a read-modify-write takes the cache line exclusively even when
+        // it changes nothing, which would pull it away from a waiter spinning on `state`.
+        if self.state.load(Ordering::Relaxed) & RUNNING != 0 {
             return false;
         }
-        let won = self
-            .state
-            .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
+        let won = self.state.fetch_or(RUNNING, Ordering::AcqRel) & RUNNING == 0;
         if won {
             // Relaxed: only the claiming thread itself needs to see its own tid here (see
             // `claimed_here`); the slot is claimed once, so no other thread's tid is ever stored.
@@ -85,42 +87,40 @@ impl<R> Slot<R> {
     /// being failed) further up this thread's stack, so waiting for it here would wait for
     /// ever.
     pub(crate) fn claimed_here(&self) -> bool {
-        // The claimer field is written once, by the claimer after its CAS: a thread reads its
+        // The claimer field is written once, by the claimer after its claim: a thread reads its
         // own tid there only if it stored it itself (program order), never by a race.
-        self.state.load(Ordering::Acquire) == RUNNING
+        self.state.load(Ordering::Acquire) & (RUNNING | READY) == RUNNING
             && self.claimer.load(Ordering::Relaxed) == current_thread().as_raw() as u32
     }
 
     pub(crate) fn is_queued(&self) -> bool {
-        self.state.load(Ordering::Acquire) == QUEUED
+        self.state.load(Ordering::Acquire) & RUNNING == 0
     }
 
     pub(crate) fn is_ready(&self) -> bool {
-        self.state.load(Ordering::Acquire) == READY
+        self.state.load(Ordering::Acquire) & READY != 0
     }
 
     /// Stores the result and wakes whoever waits. Only the winner of [`claim`](Self::claim)
     /// calls this, once.
+    ///
+    /// The slot is touched after `READY` only to wake a parked waiter and signal an eventfd.
     pub(crate) fn complete(&self, result: Result<R>) {
         // SAFETY:
-        // - We won `claim`, so the state is RUNNING: no reader touches `value` before it sees
-        //   READY (published below with a Release store), and no other
-        //   thread can win `claim`, so we are the only writer.
+        // - We won `claim`, so the job is RUNNING: no reader touches `value` before it sees
+        //   READY (published below with a Release read-modify-write), and no other thread can
+        //   win `claim`, so we are the only writer.
         self.value.with_mut(|value| unsafe { *value = Some(result) });
-        self.state.store(READY, Ordering::Release);
-        // Dekker with `wait`/`fd`: our READY store, then their interest; a SeqCst fence on each
-        // side between the write and the read means at least one side sees the other's write.
-        fence(Ordering::SeqCst);
-        // Acquire pairs with `fd`'s Release `fetch_or(FD)`: seeing FD makes the eventfd it stored
-        // in `self.fd` visible here (a Relaxed load could see FD and still read an empty cell).
-        let interest = self.interest.load(Ordering::Acquire);
-        if interest & FD != 0 {
+        // Release publishes `value`; Acquire pairs with `fd`'s Release `fetch_or(FD)`, so that
+        // seeing FD makes the eventfd it stored in `self.fd` visible here.
+        let flags = self.state.fetch_or(READY, Ordering::AcqRel);
+        if flags & FD != 0 {
             if let Some(fd) = self.fd.get() {
                 // A full counter (EAGAIN) is still readable; nothing else can fail here.
                 let _ = fd.write(1);
             }
         }
-        if interest & PARKED != 0 {
+        if flags & PARKED != 0 {
             // Taking the lock orders us after the waiter's check-then-wait; the waiter holds
             // it from setting PARKED until the condvar releases it.
             drop(self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
@@ -135,10 +135,13 @@ impl<R> Slot<R> {
             return true;
         }
         let mut guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.interest.fetch_or(PARKED, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        // A completer that sets READY after this sees PARKED in its `fetch_or` and wakes us.
+        // One that came first will not look again: take PARKED back (no wake-up to make).
+        if self.state.fetch_or(PARKED, Ordering::Acquire) & READY != 0 {
+            self.state.fetch_and(!PARKED, Ordering::Relaxed);
+        }
         let ready = loop {
-            if self.state.load(Ordering::Acquire) == READY {
+            if self.is_ready() {
                 break true;
             }
             match deadline {
@@ -158,7 +161,6 @@ impl<R> Slot<R> {
                 }
             }
         };
-        self.interest.fetch_and(!PARKED, Ordering::Relaxed);
         drop(guard);
         ready
     }
@@ -186,11 +188,9 @@ impl<R> Slot<R> {
                 EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
             // Losing a race with another `fd()` drops our eventfd; theirs is used.
             let _ = self.fd.set(created);
-            // Announce the fd, then look at the state: either the completer sees FD and writes,
-            // or we see READY and write (or both: the counter is 2, still just "readable").
-            self.interest.fetch_or(FD, Ordering::Release);
-            fence(Ordering::SeqCst);
-            if self.state.load(Ordering::Acquire) == READY {
+            // Announce the fd in the same byte the completer sets READY in: whichever of the
+            // two read-modify-writes comes second sees the other and writes the eventfd.
+            if self.state.fetch_or(FD, Ordering::AcqRel) & READY != 0 {
                 if let Some(fd) = self.fd.get() {
                     let _ = fd.write(1);
                 }
