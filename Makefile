@@ -19,7 +19,7 @@ DIST_TARGETS ?= x86_64-unknown-linux-gnu=linux_amd64 aarch64-unknown-linux-gnu=l
 DIST_DIR := target/dist/go-harness
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test fmt-check clippy rust-test loom examples go-test go-module-test \
+.PHONY: all build demo test fmt-check clippy rust-test loom miri examples go-test go-module-test \
 	author-example bench stress header dist install clean
 
 all: build
@@ -60,7 +60,7 @@ demo: build
 	cd go-harness && $(GO) run ./cmd/demo
 
 ## test: everything CI checks.
-test: fmt-check clippy rust-test loom examples go-test
+test: fmt-check clippy rust-test loom miri examples go-test
 	@echo "make test: all suites passed"
 
 fmt-check:
@@ -79,6 +79,22 @@ rust-test:
 loom:
 	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=$(LOOM_TARGET) \
 		$(CARGO) test --release --lib -- loom_
+
+## miri: the executor queue's tests under Miri (Stacked and Tree Borrows, several thread
+## schedules each): the stack job of `run` and the queue's links, checked for use after free
+## and data races. Needs a nightly toolchain with the miri component (.ci/run installs it);
+## without one it says so and skips.
+MIRI_SEEDS ?= 0..8
+miri:
+	@if ! $(CARGO) +nightly miri --version >/dev/null 2>&1; then \
+		echo "miri: skipped, no nightly toolchain with miri (rustup component add --toolchain nightly miri rust-src)"; \
+	else \
+		for model in "" "-Zmiri-tree-borrows"; do \
+			echo "== miri $${model:-stacked borrows}, seeds $(MIRI_SEEDS)"; \
+			MIRIFLAGS="-Zmiri-disable-isolation $$model -Zmiri-many-seeds=$(MIRI_SEEDS)" \
+				$(CARGO) +nightly miri test --quiet --lib executor::queue; \
+		done; \
+	fi
 
 examples:
 	@for ex in $(EXAMPLES); do echo "== example $$ex"; $(CARGO) run --quiet --all-features --example $$ex; done
