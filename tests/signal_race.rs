@@ -21,10 +21,12 @@ fn install_and_uninstall_while_signals_fly() {
     let before = signal::audit().unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
+    let fired = Arc::new(AtomicU64::new(0));
     let target = pthread_self();
     let storms: Vec<_> = (0..2)
         .map(|_| {
             let stop = stop.clone();
+            let fired = fired.clone();
             std::thread::spawn(move || {
                 let mut sent = 0u64;
                 while !stop.load(SeqCst) {
@@ -35,13 +37,19 @@ fn install_and_uninstall_while_signals_fly() {
                         nix::sys::signal::raise(Signal::SIGUSR1).unwrap();
                     }
                     sent += 1;
+                    fired.fetch_add(1, SeqCst);
                 }
                 sent
             })
         })
         .collect();
 
-    for round in 0..300 {
+    // At least 300 rounds, and on until the storms sent 200 signals while they ran: on a busy
+    // machine the 300 rounds can end before a storm thread is first scheduled.
+    let at_start = fired.load(SeqCst);
+    let mut round = 0;
+    while round < 300 || fired.load(SeqCst) < at_start + 200 {
+        round += 1;
         let pipe = SignalPipe::new(&SignalSet::from_signals([Signal::SIGUSR1])).unwrap();
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
         let write =

@@ -103,6 +103,12 @@ impl Link {
         assert!(!self.queued.swap(true, Ordering::Relaxed), "a job is queued at most once");
     }
 
+    /// Undoes [`mark_queued`](Self::mark_queued) for a push that was refused: the job was
+    /// never published, and may be pushed again.
+    pub(crate) fn unmark_queued(&self) {
+        self.queued.store(false, Ordering::Relaxed);
+    }
+
     /// Stores the queue's reference to the job.
     ///
     /// # Safety

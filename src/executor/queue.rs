@@ -5,8 +5,11 @@
 //! a submitter pushes with one compare-exchange on `incoming`, and the worker takes the whole
 //! stack with another, reverses it into its own batch and runs it oldest first. Only the worker
 //! ever removes links, and it removes all of them at once, so a stale top read by a pusher can
-//! only fail that pusher's exchange (no ABA: a link that reappears at the same address is the
-//! real top, and the pusher's `below` points at it). A round trip moves the queue's cache line
+//! only fail that pusher's exchange, or succeed because a new link now sits at the same address
+//! (a `run` job in the same stack frame, a reused heap block): then that link is the real top
+//! and the pusher's `below` points at it. Its address, that is: the pointer the pusher read may
+//! carry the old allocation's provenance, so pushes expose each link's provenance and the
+//! worker rebuilds `below` pointers from their addresses. A round trip moves the queue's cache line
 //! twice (push, take) and takes no lock: the previous mutex made the worker, woken by the
 //! submitter's count, spin and sleep on the lock the submitter still held.
 //!
@@ -213,12 +216,14 @@ impl Shared {
             ))
         };
         let pushed = self.push_ref(JobRef::Borrowed { job, released: NonNull::from(&released) });
-        queued();
         if pushed.is_err() {
-            // Never queued: nobody else has the job; it is dropped with this frame.
+            // Never queued: nobody else has the job; it is dropped with this frame. Disarmed
+            // before `queued`, so that a panic there cannot wait for a job that never runs.
             waiter.disarm();
+            queued();
             return Err(Error::Shutdown);
         }
+        queued();
         waiter.finish()
     }
 
@@ -233,6 +238,9 @@ impl Shared {
             link.mark_queued();
             std::ptr::from_ref(link).cast_mut()
         };
+        // A pusher whose stale top happens to equal this link's address links below it with
+        // that address alone; the worker rebuilds the pointer from it (see `take_into`).
+        link_ptr.expose_provenance();
         // SAFETY:
         // - The link lives inside the job, which is alive for every use of `link` below:
         //   they all come before the exchange that publishes the link (the queue's reference
@@ -249,6 +257,8 @@ impl Shared {
                 // SAFETY:
                 // - Still unpublished (every exchange failed): this thread owns the link.
                 let (job, _) = unsafe { link.take() };
+                // Never queued: it may be pushed elsewhere (another executor of a pool).
+                link.unmark_queued();
                 return Err(job.expect("the job held above"));
             }
             // SAFETY:
@@ -327,7 +337,18 @@ impl Shared {
             if job.is_some() {
                 batch.push(Queued(job));
             }
-            link = below;
+            // `below` came from a top the pusher read, which may be a stale pointer to an
+            // earlier link at the same address: use the address, with the provenance every
+            // push exposed (see the module docs).
+            link = std::ptr::with_exposed_provenance(below.addr());
+        }
+    }
+
+    /// Fails every job in `batch` with `Shutdown`, oldest first.
+    fn fail_all(&self, batch: &mut Vec<Queued>) {
+        while let Some(job) = batch.pop() {
+            job.fail(Error::Shutdown);
+            self.load.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -337,13 +358,12 @@ impl Shared {
         let mut batch: Vec<Queued> = Vec::new();
         loop {
             if self.is_closed() {
-                // Fail outside any lock, oldest first (a job's drop may call back into this
-                // executor). After this take nothing can be pushed: every exchange sees CLOSED.
+                // Fail outside any lock, oldest first: the rest of the batch, then what is on
+                // the stack (a job's drop may call back into this executor). After this take
+                // nothing can be pushed: every exchange sees CLOSED.
+                self.fail_all(&mut batch);
                 self.take_into(&mut batch);
-                while let Some(job) = batch.pop() {
-                    job.fail(Error::Shutdown);
-                    self.load.fetch_sub(1, Ordering::Relaxed);
-                }
+                self.fail_all(&mut batch);
                 return;
             }
             if let Some(job) = batch.pop() {
@@ -516,6 +536,39 @@ mod tests {
                 assert!(matches!(panicked, Err(Error::Panicked(m)) if m.starts_with("boom")));
             });
         }
+    }
+
+    /// Two threads calling `run` over and over while a third pushes owned jobs: each `run`'s
+    /// job sits at the same stack address every time, so a pusher's stale top can equal a new
+    /// link's address (the case `take_into` rebuilds `below` pointers for).
+    #[test]
+    fn runs_from_two_threads_and_pushes_from_a_third_all_complete() {
+        with_worker(Duration::ZERO, |shared| {
+            std::thread::scope(|scope| {
+                let owned = scope.spawn(|| {
+                    let tasks: Vec<_> =
+                        (0..10u32).map(|i| Arc::new(Task::new(move || i))).collect();
+                    for task in &tasks {
+                        assert!(shared.push(task.clone()).is_ok());
+                    }
+                    tasks
+                });
+                let runner = || {
+                    let mut count = 0u32;
+                    for _ in 0..10 {
+                        assert_eq!(shared.run_borrowed(|| count += 1, || ()), Ok(()));
+                    }
+                    count
+                };
+                let other = scope.spawn(runner);
+                assert_eq!(runner(), 10);
+                assert_eq!(other.join().unwrap(), 10);
+                for (i, task) in owned.join().unwrap().into_iter().enumerate() {
+                    while !task.slot.wait(Duration::ZERO, None, false) {}
+                    assert_eq!(task.slot.take(), Some(Ok(i as u32)));
+                }
+            });
+        });
     }
 
     #[test]
