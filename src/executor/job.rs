@@ -66,7 +66,8 @@ impl JobRef {
 /// pointer to the link pushed before it, so a push is one compare-exchange and allocates
 /// nothing beyond the job itself.
 ///
-/// A job is queued at most once in its life ([`mark_queued`](Self::mark_queued) enforces it).
+/// A job is queued at most once ([`mark_queued`](Self::mark_queued) enforces it; a refused
+/// push does not count).
 /// Its cells are touched by one thread at a time, each handing them on through the queue's
 /// atomic top pointer: the pusher fills them before the Release exchange that publishes the
 /// link, and the worker empties them after the Acquire exchange that takes it.

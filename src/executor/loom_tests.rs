@@ -23,20 +23,28 @@ fn spawn_worker(shared: &Arc<Shared>) -> thread::JoinHandle<()> {
     })
 }
 
+/// Runs `body` with a worker serving a fresh queue, then shuts the queue down and joins the
+/// worker once it marked itself exited.
+fn with_worker(body: impl FnOnce(&Arc<Shared>)) {
+    let shared = Arc::new(Shared::new(Duration::ZERO));
+    let worker = spawn_worker(&shared);
+    body(&shared);
+    shared.close();
+    assert!(shared.wait_exited(None));
+    worker.join().unwrap();
+}
+
 /// submit -> worker runs -> waiter parks or spins -> result handed over exactly once.
 #[test]
 fn loom_submit_complete_handoff() {
     loom::model(|| {
-        let shared = Arc::new(Shared::new(Duration::ZERO));
-        let worker = spawn_worker(&shared);
-        let task = Arc::new(Task::new(|| 7u32));
-        assert!(shared.push(task.clone()).is_ok());
-        assert!(task.slot.wait(Duration::ZERO, None, false));
-        assert_eq!(task.slot.take(), Some(Ok(7)));
-        assert_eq!(task.slot.take(), None);
-        shared.close();
-        assert!(shared.wait_exited(None));
-        worker.join().unwrap();
+        with_worker(|shared| {
+            let task = Arc::new(Task::new(|| 7u32));
+            assert!(shared.push(task.clone()).is_ok());
+            assert!(task.slot.wait(Duration::ZERO, None, false));
+            assert_eq!(task.slot.take(), Some(Ok(7)));
+            assert_eq!(task.slot.take(), None);
+        });
     });
 }
 
@@ -44,16 +52,14 @@ fn loom_submit_complete_handoff() {
 #[test]
 fn loom_worker_parks_and_wakes_between_jobs() {
     loom::model(|| {
-        let shared = Arc::new(Shared::new(Duration::ZERO));
-        let worker = spawn_worker(&shared);
-        for i in 0..2u32 {
-            let task = Arc::new(Task::new(move || i));
-            assert!(shared.push(task.clone()).is_ok());
-            assert!(task.slot.wait(Duration::ZERO, None, false));
-            assert_eq!(task.slot.take(), Some(Ok(i)));
-        }
-        shared.close();
-        worker.join().unwrap();
+        with_worker(|shared| {
+            for i in 0..2u32 {
+                let task = Arc::new(Task::new(move || i));
+                assert!(shared.push(task.clone()).is_ok());
+                assert!(task.slot.wait(Duration::ZERO, None, false));
+                assert_eq!(task.slot.take(), Some(Ok(i)));
+            }
+        });
     });
 }
 
@@ -216,37 +222,34 @@ fn loom_shutdown_races_two_submitters() {
 #[test]
 fn loom_concurrent_pushes_run_once_in_push_order() {
     loom::model(|| {
-        let shared = Arc::new(Shared::new(Duration::ZERO));
-        let worker = spawn_worker(&shared);
-        let order = Arc::new(AtomicUsize::new(0));
-        let job = || {
-            let order = Arc::clone(&order);
-            Arc::new(Task::new(move || order.fetch_add(1, Ordering::SeqCst)))
-        };
-        let other = {
-            let shared = Arc::clone(&shared);
-            let task = job();
-            thread::spawn(move || {
-                assert!(shared.push(task.clone()).is_ok());
-                assert!(task.slot.wait(Duration::ZERO, None, false));
-                task.slot.take()
-            })
-        };
-        let (first, second) = (job(), job());
-        assert!(shared.push(first.clone()).is_ok());
-        assert!(shared.push(second.clone()).is_ok());
-        assert!(second.slot.wait(Duration::ZERO, None, false));
-        let (Some(Ok(a)), Some(Ok(b))) = (first.slot.take(), second.slot.take()) else {
-            panic!("the first job had not run when the second had");
-        };
-        assert!(a < b, "pushed first, run second ({a} vs {b})");
-        let Some(Ok(c)) = other.join().unwrap() else { panic!("the other job did not run") };
-        let mut places = [a, b, c];
-        places.sort_unstable();
-        assert_eq!(places, [0, 1, 2], "every job ran exactly once");
-        shared.close();
-        assert!(shared.wait_exited(None));
-        worker.join().unwrap();
+        with_worker(|shared| {
+            let order = Arc::new(AtomicUsize::new(0));
+            let job = || {
+                let order = Arc::clone(&order);
+                Arc::new(Task::new(move || order.fetch_add(1, Ordering::SeqCst)))
+            };
+            let other = {
+                let shared = Arc::clone(&shared);
+                let task = job();
+                thread::spawn(move || {
+                    assert!(shared.push(task.clone()).is_ok());
+                    assert!(task.slot.wait(Duration::ZERO, None, false));
+                    task.slot.take()
+                })
+            };
+            let (first, second) = (job(), job());
+            assert!(shared.push(first.clone()).is_ok());
+            assert!(shared.push(second.clone()).is_ok());
+            assert!(second.slot.wait(Duration::ZERO, None, false));
+            let (Some(Ok(a)), Some(Ok(b))) = (first.slot.take(), second.slot.take()) else {
+                panic!("the first job had not run when the second had");
+            };
+            assert!(a < b, "pushed first, run second ({a} vs {b})");
+            let Some(Ok(c)) = other.join().unwrap() else { panic!("the other job did not run") };
+            let mut places = [a, b, c];
+            places.sort_unstable();
+            assert_eq!(places, [0, 1, 2], "every job ran exactly once");
+        });
     });
 }
 
@@ -273,23 +276,20 @@ fn loom_jobs_left_in_a_dropped_queue_report_shutdown() {
 #[test]
 fn loom_run_borrowed_returns_after_the_worker_let_go() {
     loom::model(|| {
-        let shared = Arc::new(Shared::new(Duration::ZERO));
-        let worker = spawn_worker(&shared);
-        let mut data = vec![0u32];
-        for i in 1..3u32 {
-            let len = shared.run_borrowed(
-                || {
-                    data.push(i);
-                    data.len()
-                },
-                || (),
-            );
-            assert_eq!(len, Ok(i as usize + 1));
-        }
-        assert_eq!(data, [0, 1, 2]);
-        shared.close();
-        assert!(shared.wait_exited(None));
-        worker.join().unwrap();
+        with_worker(|shared| {
+            let mut data = vec![0u32];
+            for i in 1..3u32 {
+                let len = shared.run_borrowed(
+                    || {
+                        data.push(i);
+                        data.len()
+                    },
+                    || (),
+                );
+                assert_eq!(len, Ok(i as usize + 1));
+            }
+            assert_eq!(data, [0, 1, 2]);
+        });
     });
 }
 
@@ -374,21 +374,19 @@ fn loom_pool_job_reports_once_whoever_claims_it() {
 #[test]
 fn loom_pool_job_with_its_report_taken_is_finished() {
     loom::model(|| {
-        let shared = Arc::new(Shared::new(Duration::ZERO));
-        let worker = spawn_worker(&shared);
-        let done = Arc::new(Completions::new().unwrap());
-        let (job, queued) = pool_job(&done, || Ok(5u32));
-        assert!(shared.push(queued).is_ok());
-        let report = loop {
-            if let Some(report) = take_all(&done).pop() {
-                break report;
-            }
-            thread::yield_now();
-        };
-        assert_eq!(report.result, Ok(5));
-        assert!(!job.cancel(), "the report is out, but cancel said unfinished");
-        shared.close();
-        worker.join().unwrap();
+        with_worker(|shared| {
+            let done = Arc::new(Completions::new().unwrap());
+            let (job, queued) = pool_job(&done, || Ok(5u32));
+            assert!(shared.push(queued).is_ok());
+            let report = loop {
+                if let Some(report) = take_all(&done).pop() {
+                    break report;
+                }
+                thread::yield_now();
+            };
+            assert_eq!(report.result, Ok(5));
+            assert!(!job.cancel(), "the report is out, but cancel said unfinished");
+        });
     });
 }
 

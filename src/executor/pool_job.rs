@@ -84,14 +84,7 @@ where
     R: Send,
 {
     fn claim(&self) -> bool {
-        // Look before the CAS: every job that ran is offered to `fail` once more when the queue
-        // drops it (`Queued::drop`), and a failing `lock cmpxchg` would still take the line
-        // exclusive.
-        self.state.load(Ordering::Relaxed) == QUEUED
-            && self
-                .state
-                .compare_exchange(QUEUED, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
+        self.state.compare_exchange(QUEUED, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
     /// Takes the closure out. Only after winning [`claim`](Self::claim).

@@ -30,7 +30,6 @@
 use super::job::{Job, JobRef, Link, Task};
 use super::slot::Slot;
 use super::spin::{NO_CPU, note_cpu, on_same_cpu, spin_until};
-use crate::ffi::drop_quietly;
 use crate::primitive::hint;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering, fence};
 use crate::primitive::sync::{Condvar, Mutex, MutexGuard};
@@ -230,9 +229,6 @@ impl Shared {
     fn push_ref(&self, job: JobRef) -> Result<(), JobRef> {
         note_cpu(&self.submitter_cpu);
         let mut top = self.incoming.load(Ordering::Relaxed);
-        if is_closed(top) {
-            return Err(job);
-        }
         let link_ptr = {
             let link = job.job().link();
             link.mark_queued();
@@ -372,8 +368,8 @@ impl Shared {
                 self.load.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            if !untagged(self.incoming.load(Ordering::Relaxed)).is_null() {
-                self.take_into(&mut batch);
+            self.take_into(&mut batch);
+            if !batch.is_empty() {
                 continue;
             }
             let spun = spin_until(
@@ -435,9 +431,7 @@ impl Drop for Shared {
     fn drop(&mut self) {
         let mut rest = Vec::new();
         self.take_into(&mut rest);
-        while let Some(job) = rest.pop() {
-            drop_quietly(job);
-        }
+        self.fail_all(&mut rest);
     }
 }
 

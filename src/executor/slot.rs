@@ -35,8 +35,8 @@ use std::time::{Duration, Instant};
 const RUNNING: u8 = 1;
 /// Phase bit: finished, the result stored. Set only after `RUNNING`.
 const READY: u8 = 2;
-/// A waiter is (about to be) asleep on the condvar. Cleared again by a waiter that finds
-/// `READY` already set when it sets this.
+/// A waiter is (about to be) asleep on the condvar. Read only by the completion's `fetch_or`:
+/// set after `READY`, it is never looked at.
 const PARKED: u8 = 4;
 /// An eventfd exists and must be signalled on completion.
 const FD: u8 = 8;
@@ -69,11 +69,6 @@ impl<R> Slot<R> {
     /// Sets `RUNNING`: true for exactly one caller, who then owns the job's closure and must
     /// call [`complete`](Self::complete).
     pub(crate) fn claim(&self) -> bool {
-        // Look before the write: a read-modify-write takes the cache line exclusively even when
-        // it changes nothing, which would pull it away from a waiter spinning on `state`.
-        if self.state.load(Ordering::Relaxed) & RUNNING != 0 {
-            return false;
-        }
         let won = self.state.fetch_or(RUNNING, Ordering::AcqRel) & RUNNING == 0;
         if won {
             // Relaxed: only the claiming thread itself needs to see its own tid here (see
@@ -135,11 +130,9 @@ impl<R> Slot<R> {
             return true;
         }
         let mut guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // A completer that sets READY after this sees PARKED in its `fetch_or` and wakes us.
-        // One that came first will not look again: take PARKED back (no wake-up to make).
-        if self.state.fetch_or(PARKED, Ordering::Acquire) & READY != 0 {
-            self.state.fetch_and(!PARKED, Ordering::Relaxed);
-        }
+        // A completer that sets READY after this sees PARKED in its `fetch_or` and wakes us;
+        // one that came first is seen by the check below.
+        self.state.fetch_or(PARKED, Ordering::Acquire);
         let ready = loop {
             if self.is_ready() {
                 break true;
