@@ -113,14 +113,16 @@ type syncJobs struct {
 	jobs   [MaxBlockedWaiters]*goJob
 }
 
-// A slot reference, what Rust passes back to gobridgeGoCallback for a slot's job: the top bit
-// set (a plain cgo.Handle, a small counter, never has it), the syncJobs handle above the low 8
-// bits, the slot in them. Handles at or above slotHandleLimit do not fit (2^55 on 64-bit
-// platforms, 2^23 on 32-bit ones, where a long-lived process can reach it): such an executor
-// uses a handle per call instead (syncJobs nil).
+// The values Rust passes back to gobridgeGoCallback are tagged by their top two bits: 00 a
+// plain cgo.Handle of a *goJob (a small counter, never near the top bits); 10 a slot reference,
+// the syncJobs handle above the low 8 bits and the slot in them; 11 a pool reference (see
+// poolJobs). Handles at or above slotHandleLimit do not fit (2^54 on 64-bit platforms, 2^22 on
+// 32-bit ones, where a long-lived process can reach it): such an executor uses a handle per
+// call instead (syncJobs nil).
 const (
 	slotRefBit      = ^(^uintptr(0) >> 1)
-	slotHandleLimit = slotRefBit >> 8
+	poolRefBit      = slotRefBit >> 1
+	slotHandleLimit = poolRefBit >> 8
 )
 
 func newSyncJobs() *syncJobs {
@@ -159,12 +161,15 @@ func (e *Executor) releaseJobRef(slot int, ref C.uintptr_t) {
 	cgo.Handle(ref).Delete()
 }
 
-// lookupCallbackJob resolves the value gobridgeGoCallback received: a slot reference, or a
-// cgo.Handle of a *goJob. Nil for anything else.
+// lookupCallbackJob resolves the value gobridgeGoCallback received: a slot reference, a pool
+// reference, or a cgo.Handle of a *goJob. Nil for anything else.
 func lookupCallbackJob(v uintptr) *goJob {
-	if v&slotRefBit == 0 {
+	switch {
+	case v&slotRefBit == 0:
 		j, _ := cgo.Handle(v).Value().(*goJob)
 		return j
+	case v&poolRefBit != 0:
+		return lookupPoolJob(v)
 	}
 	s, _ := cgo.Handle((v &^ slotRefBit) >> 8).Value().(*syncJobs)
 	if s == nil || v&0xff >= MaxBlockedWaiters {

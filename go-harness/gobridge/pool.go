@@ -10,7 +10,6 @@ import (
 	"errors"
 	"os"
 	"runtime"
-	"runtime/cgo"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -44,6 +43,7 @@ type poolCore struct {
 	mu      sync.Mutex
 	closed  bool
 	waiters map[uint64]*poolWaiter
+	jobs    *poolJobs // the Do jobs' references; nil: a handle per Do
 
 	tids      map[int]struct{} // kernel tid of each pool thread; read-only after NewPool
 	callbacks atomic.Int32     // Do jobs running on the pool's threads right now
@@ -51,9 +51,9 @@ type poolCore struct {
 }
 
 type poolWaiter struct {
-	ch  chan error // buffered (1): the dispatcher never blocks on it
-	job *goJob     // nil for Sleep
-	h   cgo.Handle // 0 for Sleep
+	ch  chan error  // buffered (1): the dispatcher never blocks on it
+	job *goJob      // nil for Sleep
+	ref C.uintptr_t // what the callback gets for job (poolJobs.ref); 0 for Sleep
 }
 
 // completionBatch is how many completions the dispatcher takes per call.
@@ -74,7 +74,7 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter)}
+	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter), jobs: newPoolJobs()}
 	p.tids = make(map[int]struct{}, threads)
 	for i := 0; i < threads; i++ {
 		tr := C.gb_pool_thread_tid(p.h, C.size_t(i))
@@ -243,6 +243,9 @@ func (p *poolCore) complete(job uint64, code int) {
 	p.mu.Lock()
 	w, ok := p.waiters[job]
 	delete(p.waiters, job)
+	if ok && w.job != nil {
+		p.jobs.release(w.ref)
+	}
 	p.mu.Unlock()
 	if !ok {
 		return
@@ -256,23 +259,26 @@ func (p *poolCore) complete(job uint64, code int) {
 	} else if w.job != nil {
 		err = w.job.err()
 	}
-	if w.job != nil {
-		w.h.Delete()
-	}
 	w.ch <- err
 }
 
-// submit registers a waiter for the job that call queues and returns the job's id. The lock
-// is held across the call so the dispatcher cannot see the completion before the waiter is
-// registered.
-func (p *poolCore) submit(w *poolWaiter, call func() C.gb_result) (uint64, error) {
+// submit registers a waiter for the job that call queues and returns the job's id; call gets
+// the reference of w's Do job (0 for Sleep). The lock is held across the call so the
+// dispatcher cannot see the completion before the waiter is registered.
+func (p *poolCore) submit(w *poolWaiter, call func(ref C.uintptr_t) C.gb_result) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return 0, shutdownErr("pool")
 	}
-	r := call()
+	if w.job != nil {
+		w.ref = p.jobs.ref(w.job)
+	}
+	r := call(w.ref)
 	if err := resultErr(r); err != nil {
+		if w.job != nil {
+			p.jobs.release(w.ref)
+		}
 		return 0, err
 	}
 	p.waiters[uint64(r.value)] = w
@@ -312,7 +318,7 @@ func (p *poolCore) Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	w := &poolWaiter{ch: make(chan error, 1)}
-	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) })
+	job, err := p.submit(w, func(C.uintptr_t) C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) })
 	if err != nil {
 		return err
 	}
@@ -338,10 +344,9 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 		defer p.callbacks.Add(-1)
 		fn()
 	}, call: "Pool.Do"}
-	w := &poolWaiter{ch: make(chan error, 1), job: j, h: cgo.NewHandle(j)}
-	job, err := p.submit(w, func() C.gb_result { return C.gb_pool_submit(p.h, C.uintptr_t(w.h), p.trampoline) })
+	w := &poolWaiter{ch: make(chan error, 1), job: j}
+	job, err := p.submit(w, func(ref C.uintptr_t) C.gb_result { return C.gb_pool_submit(p.h, ref, p.trampoline) })
 	if err != nil {
-		w.h.Delete()
 		return err
 	}
 	return p.wait(ctx, job, w, true)
@@ -378,18 +383,28 @@ func (p *poolCore) Close() error {
 				for !w.job.finished.Load() {
 					time.Sleep(time.Millisecond)
 				}
-				w.h.Delete()
+				p.releaseRef(w)
 				w.ch <- w.job.err()
 			}(w)
 			continue
 		}
 		if w.job != nil {
-			w.h.Delete()
+			p.releaseRef(w)
 		}
 		w.ch <- shutdownErr("pool")
 	}
+	// No callback can look a job up any more: queued jobs were failed, and a started one
+	// found its job before it set started.
+	p.jobs.delete()
 	runtime.KeepAlive(p)
 	return err
+}
+
+// releaseRef gives w's job reference back (Close: its completion will never be taken).
+func (p *poolCore) releaseRef(w *poolWaiter) {
+	p.mu.Lock()
+	p.jobs.release(w.ref)
+	p.mu.Unlock()
 }
 
 // onPoolThread reports whether the caller runs on one of the pool's threads (inside a Do job).
