@@ -70,12 +70,27 @@ fn unkeyed_jobs_avoid_a_busy_thread() {
     for _ in 0..4 {
         assert_eq!(pool.least_loaded().tid(), pool.executors()[1].tid());
     }
-    // One job only: the idle executor's load drops just after its result is published, so a
-    // second placement could briefly see a tie.
     let ran_on = pool.run(current_thread).unwrap();
     assert_ne!(ran_on, busy, "an unkeyed job queued behind a busy thread");
     release.wait();
     blocker.wait().unwrap();
+}
+
+/// One caller's jobs, one after another, all run on the first thread: a job leaves its
+/// executor's load before its result is published, so the next placement finds that thread
+/// idle again. (It left after: the caller, woken by the result, often found the thread still
+/// busy and sent its next job to a cold one.)
+#[test]
+fn back_to_back_unkeyed_jobs_stay_on_the_first_thread() {
+    let pool = PinnedPool::new(3, "warm").unwrap();
+    let first = pool.executors()[0].tid();
+    for i in 0..20_000 {
+        assert_eq!(pool.run(current_thread).unwrap(), first, "run {i} went to another thread");
+    }
+    for i in 0..2_000 {
+        let ticket = pool.submit(current_thread).unwrap();
+        assert_eq!(ticket.wait().unwrap(), first, "submit {i} went to another thread");
+    }
 }
 
 #[test]

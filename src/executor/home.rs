@@ -2,7 +2,7 @@
 //! thread the caller runs on, and a way to have something finished on that thread.
 //! `ThreadBound` uses it to drop a value on the thread that created it.
 
-use super::job::{Job, Link};
+use super::job::{Counted, Job, Link};
 use super::queue::Shared;
 use crate::Error;
 use std::cell::{RefCell, UnsafeCell};
@@ -110,7 +110,7 @@ impl<P> Job for HomeTask<P> {
         &self.link
     }
 
-    fn run(&self) {
+    fn run(&self, _counted: Counted<'_>) {
         self.finish();
     }
 

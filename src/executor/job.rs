@@ -5,7 +5,7 @@ use super::slot::Slot;
 use crate::Error;
 use crate::ffi::{drop_quietly, panic_error};
 use crate::primitive::UnsafeCell;
-use crate::primitive::sync::atomic::{AtomicBool, Ordering};
+use crate::primitive::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -34,8 +34,8 @@ impl JobRef {
     }
 
     /// Runs the job and lets go of it.
-    pub(crate) fn run(self) {
-        self.job().run();
+    pub(crate) fn run(self, counted: Counted<'_>) {
+        self.job().run(counted);
         self.let_go();
     }
 
@@ -152,13 +152,46 @@ impl Link {
     }
 }
 
+/// A job's count in its executor's load (queued plus running jobs, the pool's placement
+/// metric), handed to the job's [`run`](Job::run) by the worker: the job ends it just before it
+/// publishes its outcome, so whoever sees the outcome sees the load without it. (Counted down
+/// after `run` returned instead, a pool submitter that got its job's completion found the
+/// thread still busy and sent the next job to a cold one: the measured cause of `Pool.Do`'s slow
+/// runs.) Dropped without [`end`](Self::end), it ends then: exactly once either way.
+#[must_use]
+pub(crate) struct Counted<'a>(Option<&'a AtomicU32>);
+
+impl<'a> Counted<'a> {
+    /// The worker's count of the job it is about to run (`load` counted it when it was pushed).
+    pub(crate) fn new(load: &'a AtomicU32) -> Self {
+        Counted(Some(load))
+    }
+
+    /// For a job run outside the worker's loop (inline, ahead of its queue position): the
+    /// worker still counts it down when it reaches the job in the queue.
+    pub(crate) fn uncounted() -> Self {
+        Counted(None)
+    }
+
+    /// Takes the job out of the load now.
+    pub(crate) fn end(self) {}
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(load) = self.0.take() {
+            load.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A queued unit of work, type-erased for the executor's queue.
 pub(crate) trait Job: Send + Sync {
     /// The job's link in the executor queue.
     fn link(&self) -> &Link;
     /// Runs the job if nobody claimed it yet (executor thread, or inline from a waiter on the
-    /// executor thread).
-    fn run(&self);
+    /// executor thread), ending `counted` before it publishes the outcome.
+    fn run(&self, counted: Counted<'_>);
     /// Fails the job with `err` if nobody claimed it yet, dropping its closure on this thread.
     /// Returns whether this call claimed it.
     fn fail(&self, err: Error) -> bool;
@@ -207,7 +240,7 @@ where
         &self.link
     }
 
-    fn run(&self) {
+    fn run(&self, counted: Counted<'_>) {
         if !self.slot.claim() {
             return;
         }
@@ -215,6 +248,7 @@ where
             Some(f) => catch_unwind(AssertUnwindSafe(f)).map_err(panic_error),
             None => Err(Error::Shutdown),
         };
+        counted.end();
         self.slot.complete(result);
     }
 

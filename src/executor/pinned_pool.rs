@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   with one CAS so that concurrent submitters take different ones; when none is idle, to the
 ///   one with the fewest queued-plus-running jobs (ties broken round-robin). Idle-first keeps a
 ///   light load on the same few threads, whose caches (and, for Go callbacks, whose Go `P`)
-///   are warm, instead of waking a cold thread per job.
+///   are warm, instead of waking a cold thread per job. A job stops counting as load just
+///   before its result is published, so a caller running one job after another stays on one
+///   thread.
 ///
 /// ```
 /// use gobridge::executor::PinnedPool;

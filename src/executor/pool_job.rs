@@ -10,7 +10,7 @@
 
 use super::cancel::CancelToken;
 use super::completions::{Completion, Completions};
-use super::job::{Job, Link};
+use super::job::{Counted, Job, Link};
 use crate::Error;
 use crate::Result;
 use crate::ffi::{drop_quietly, panic_error};
@@ -115,7 +115,7 @@ where
         &self.link
     }
 
-    fn run(&self) {
+    fn run(&self, counted: Counted<'_>) {
         if !self.claim() {
             return;
         }
@@ -128,6 +128,7 @@ where
             Some(f) => catch_unwind(AssertUnwindSafe(|| self.token.run(f)))
                 .unwrap_or_else(|payload| Err(panic_error(payload))),
         };
+        counted.end();
         self.report(result);
     }
 

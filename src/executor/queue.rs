@@ -27,7 +27,7 @@
 //! its ticket — each decided by one CAS on the job's slot — and a job that was refused was
 //! never queued.
 
-use super::job::{Job, JobRef, Link, Task};
+use super::job::{Counted, Job, JobRef, Link, Task};
 use super::slot::Slot;
 use super::spin::{NO_CPU, note_cpu, on_same_cpu, spin_until};
 use crate::primitive::hint;
@@ -43,9 +43,9 @@ use std::time::{Duration, Instant};
 pub(crate) struct Queued(Option<JobRef>);
 
 impl Queued {
-    fn run(mut self) {
+    fn run(mut self, counted: Counted<'_>) {
         if let Some(job) = self.0.take() {
-            job.run();
+            job.run(counted);
         }
     }
 
@@ -364,8 +364,7 @@ impl Shared {
             }
             if let Some(job) = batch.pop() {
                 note_cpu(&self.worker_cpu);
-                job.run();
-                self.load.fetch_sub(1, Ordering::Relaxed);
+                job.run(Counted::new(&self.load));
                 continue;
             }
             self.take_into(&mut batch);

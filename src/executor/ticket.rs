@@ -1,7 +1,7 @@
 //! [`Ticket<R>`]: the claim on the result of a submitted job.
 #![forbid(unsafe_code)]
 
-use super::job::TicketTask;
+use super::job::{Counted, TicketTask};
 use crate::{Error, Result, ThreadId, current_thread};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ impl<R> TicketWatch<R> {
     pub(crate) fn wait_ready(&self, deadline: Option<Instant>) -> Result<bool> {
         let slot = self.task.slot();
         if slot.is_queued() && current_thread() == self.home {
-            self.task.run();
+            self.task.run(Counted::uncounted());
         }
         self.refuse_self_wait()?;
         match deadline {
