@@ -4,7 +4,9 @@
 //!   validation is O(1), so the target is ≤ 1.02x);
 //! - `guard`: `ffi::guard` around a no-op vs the bare call, and the full `ffi::call` (guard +
 //!   status write) for reference;
-//! - `handle_resolve`: `HandleTable::get` vs indexing a `Vec`.
+//! - `handle_resolve`: `HandleTable::get` vs indexing a `Vec`, and `get` from two threads at
+//!   once (one handle, or one each) vs from one: what the table's shared lock costs once the
+//!   C ABI is called from several threads.
 //!
 //! Each group also prints a *paired* ratio (see `common/mod.rs`).
 //!
@@ -13,13 +15,15 @@
 
 mod common;
 
-use common::paired;
+use common::{paired, paired_rounds};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gobridge::Result;
 use gobridge::buffer::ForeignSlice;
 use gobridge::ffi::{self, Status};
-use gobridge::handle::{HandleTable, kind};
+use gobridge::handle::{Handle, HandleTable, kind};
 use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::Instant;
 
 const LEN: usize = 64 * 1024;
 
@@ -105,6 +109,20 @@ fn handle_resolve(c: &mut Criterion) {
             *table.get(black_box(handles[j])).unwrap()
         },
     );
+    // Two threads resolving at once, on two cores: the lock's (and, for one handle, the
+    // object's reference count's) cache line moves between them on every get.
+    const GETS: u32 = 50_000;
+    for (name, pair) in [
+        ("handle_resolve get, 2 threads, one handle / 1 thread", [handles[0], handles[0]]),
+        ("handle_resolve get, 2 threads, two handles / 1 thread", [handles[0], handles[1]]),
+    ] {
+        paired_rounds(
+            name,
+            51,
+            || concurrent_get_ns(&table, &pair[..1], GETS),
+            || concurrent_get_ns(&table, &pair, GETS),
+        );
+    }
     let mut g = c.benchmark_group("handle_resolve");
     let mut i = 0usize;
     g.bench_function("vec_index", |b| {
@@ -120,6 +138,48 @@ fn handle_resolve(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Per-get nanoseconds (the mean over threads) with one thread per handle in `handles`, each
+/// on a CPU of its own (so two threads contend rather than take turns), resolving its handle
+/// `gets` times, all started together.
+fn concurrent_get_ns(table: &HandleTable<u64>, handles: &[Handle], gets: u32) -> f64 {
+    let start = Barrier::new(handles.len());
+    let total: f64 = std::thread::scope(|s| {
+        let threads: Vec<_> = handles
+            .iter()
+            .enumerate()
+            .map(|(cpu, &h)| {
+                let start = &start;
+                s.spawn(move || {
+                    pin_to_cpu(cpu);
+                    start.wait();
+                    let t = Instant::now();
+                    for _ in 0..gets {
+                        black_box(*table.get(black_box(h)).unwrap());
+                    }
+                    t.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    total * 1e9 / f64::from(gets) / handles.len() as f64
+}
+
+/// Pins the calling thread to `cpu` (modulo the CPUs there are); a failure leaves it unpinned.
+fn pin_to_cpu(cpu: usize) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY:
+    // - `cpu_set_t` is plain data: all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY:
+    // - `set` is a valid `cpu_set_t` and the index is below its capacity (`available_parallelism`
+    //   counts CPUs this process may use, which are fewer than `CPU_SETSIZE`).
+    unsafe { libc::CPU_SET(cpu % cpus, &mut set) };
+    // SAFETY:
+    // - `set` is valid for reads of `size_of::<cpu_set_t>()` bytes; pid 0 is the calling thread.
+    let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
 }
 
 criterion_group!(benches, view_sum, guard, handle_resolve);

@@ -2,6 +2,8 @@
 //!
 //! - `round_trip/*`: a no-op request and its reply between two threads:
 //!   `floor_atomic_spin` (two threads spinning on atomic flags: the hardware floor),
+//!   `floor_queue_and_job_line` (the same threads moving a queue's line and a job's line, the
+//!   least a queue of caller-owned jobs moves),
 //!   `executor_run` (`PinnedExecutor::run`), `executor_submit_wait`, `crossbeam_channel` and
 //!   `std_mpsc` (request/reply to a worker thread over two channels).
 //! - `pool_throughput/2_submitters`: jobs per second through a 2-thread `PinnedPool` fed by two
@@ -25,11 +27,92 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Two threads ping-ponging through two atomics, both spinning: the floor of any handoff.
-/// Its worker can be paused (parked) so that it does not spin while something else is timed.
+/// A cache line of its own (128 bytes: adjacent-line prefetch pairs 64-byte lines).
+#[repr(align(128))]
+struct Line<T>(T);
+
+/// What a [`Floor`]'s two threads exchange.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// A request word and a reply word, each on a line of its own, each written by one side:
+    /// the floor of any handoff (two line transfers per round trip).
+    OneWriterPerLine,
+    /// The least any queue whose jobs live with their submitter moves, as `run` does: the
+    /// submitter writes its job's line and publishes it with a compare-exchange on the queue's
+    /// line; the worker takes it with a swap, reads the job and writes the answer into it.
+    /// Both lines are written by both sides: four line transfers per round trip.
+    QueueAndJobLine,
+}
+
+#[derive(Default)]
+struct Lines {
+    req: Line<AtomicU64>,
+    resp: Line<AtomicU64>,
+    /// The queue's top: non-zero while a job is queued.
+    queue: Line<AtomicU64>,
+    /// The job's input and answer.
+    job: Line<[AtomicU64; 2]>,
+}
+
+impl<T: Default> Default for Line<T> {
+    fn default() -> Self {
+        Line(T::default())
+    }
+}
+
+impl Lines {
+    /// The worker's side of one round trip; false when no request was waiting.
+    fn serve(&self, shape: Shape, last: &mut u64) -> bool {
+        match shape {
+            Shape::OneWriterPerLine => {
+                let v = self.req.0.load(Ordering::Acquire);
+                if v == *last {
+                    return false;
+                }
+                *last = v;
+                self.resp.0.store(v, Ordering::Release);
+            }
+            Shape::QueueAndJobLine => {
+                if self.queue.0.load(Ordering::Relaxed) == 0
+                    || self.queue.0.swap(0, Ordering::Acquire) == 0
+                {
+                    return false;
+                }
+                let [input, answer] = &self.job.0;
+                answer.store(input.load(Ordering::Relaxed), Ordering::Release);
+            }
+        }
+        true
+    }
+
+    /// The submitter's side: request `seq` and spin for its answer.
+    fn request(&self, shape: Shape, seq: u64) {
+        let answer = match shape {
+            Shape::OneWriterPerLine => {
+                self.req.0.store(seq, Ordering::Release);
+                &self.resp.0
+            }
+            Shape::QueueAndJobLine => {
+                let [input, answer] = &self.job.0;
+                input.store(seq, Ordering::Relaxed);
+                let queued =
+                    self.queue.0.compare_exchange(0, 1, Ordering::Release, Ordering::Relaxed);
+                assert!(queued.is_ok(), "the worker takes each job before its answer");
+                answer
+            }
+        };
+        while answer.load(Ordering::Acquire) != seq {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Two threads, both spinning, handing requests over through [`Lines`] of a [`Shape`]: the
+/// floors `run` is measured against. Its worker can be paused (parked) so that it does not spin
+/// while something else is timed.
 struct Floor {
-    req: Arc<AtomicU64>,
-    resp: Arc<AtomicU64>,
+    shape: Shape,
+    lines: Arc<Lines>,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
     is_paused: bool,
@@ -38,20 +121,16 @@ struct Floor {
 }
 
 impl Floor {
-    fn new() -> Self {
-        let req = Arc::new(AtomicU64::new(0));
-        let resp = Arc::new(AtomicU64::new(0));
+    fn new(shape: Shape) -> Self {
+        let lines = Arc::new(Lines::default());
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
-        let (q, r, s, p) =
-            (Arc::clone(&req), Arc::clone(&resp), Arc::clone(&stop), Arc::clone(&paused));
+        let (l, s, p) = (Arc::clone(&lines), Arc::clone(&stop), Arc::clone(&paused));
         let worker = std::thread::spawn(move || {
             let mut last = 0;
             loop {
-                let v = q.load(Ordering::Acquire);
-                if v != last {
-                    last = v;
-                    r.store(v, Ordering::Release);
+                if l.serve(shape, &mut last) {
+                    continue;
                 } else if s.load(Ordering::Relaxed) {
                     break;
                 } else if p.load(Ordering::Relaxed) {
@@ -61,7 +140,7 @@ impl Floor {
                 }
             }
         });
-        Floor { req, resp, stop, paused, is_paused: false, seq: 0, worker: Some(worker) }
+        Floor { shape, lines, stop, paused, is_paused: false, seq: 0, worker: Some(worker) }
     }
 
     fn pause(&mut self) {
@@ -82,10 +161,7 @@ impl Floor {
     fn round_trip(&mut self) {
         self.resume();
         self.seq += 1;
-        self.req.store(self.seq, Ordering::Release);
-        while self.resp.load(Ordering::Acquire) != self.seq {
-            std::hint::spin_loop();
-        }
+        self.lines.request(self.shape, self.seq);
     }
 }
 
@@ -126,18 +202,22 @@ fn paired_round_trips() {
     let exec = PinnedExecutor::new("bench-paired").unwrap();
     let run = || exec.run(|| black_box(())).unwrap();
 
-    let floor = std::cell::RefCell::new(Floor::new());
-    paired(
-        "round_trip executor_run / floor_atomic_spin",
-        ROUNDS,
-        ITERS,
-        || floor.borrow_mut().round_trip(),
-        || {
-            floor.borrow_mut().pause();
-            run()
-        },
-    );
-    drop(floor);
+    for (name, shape) in [
+        ("round_trip executor_run / floor_atomic_spin", Shape::OneWriterPerLine),
+        ("round_trip executor_run / floor_queue_and_job_line", Shape::QueueAndJobLine),
+    ] {
+        let floor = std::cell::RefCell::new(Floor::new(shape));
+        paired(
+            name,
+            ROUNDS,
+            ITERS,
+            || floor.borrow_mut().round_trip(),
+            || {
+                floor.borrow_mut().pause();
+                run()
+            },
+        );
+    }
 
     with_echo!(crossbeam_channel::bounded::<()>(1), |round_trip| paired(
         "round_trip executor_run / crossbeam_channel",
@@ -159,9 +239,13 @@ fn round_trip(c: &mut Criterion) {
     paired_round_trips();
     let mut g = c.benchmark_group("round_trip");
 
-    let mut floor = Floor::new();
-    g.bench_function("floor_atomic_spin", |b| b.iter(|| floor.round_trip()));
-    drop(floor);
+    for (name, shape) in [
+        ("floor_atomic_spin", Shape::OneWriterPerLine),
+        ("floor_queue_and_job_line", Shape::QueueAndJobLine),
+    ] {
+        let mut floor = Floor::new(shape);
+        g.bench_function(name, |b| b.iter(|| floor.round_trip()));
+    }
 
     let exec = PinnedExecutor::new("bench-exec").unwrap();
     g.bench_function("executor_run", |b| b.iter(|| exec.run(|| black_box(())).unwrap()));

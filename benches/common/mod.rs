@@ -17,10 +17,27 @@ pub fn paired<A, B>(
     mut baseline: impl FnMut() -> A,
     mut subject: impl FnMut() -> B,
 ) -> f64 {
+    paired_rounds(
+        name,
+        rounds,
+        || per_call_ns(iters, &mut baseline),
+        || per_call_ns(iters, &mut subject),
+    )
+}
+
+/// [`paired`] for rounds that time themselves (several threads, say): each call of `baseline`
+/// and `subject` runs one round and returns its per-call nanoseconds.
+#[allow(dead_code)] // not every bench binary has such rounds
+pub fn paired_rounds(
+    name: &str,
+    rounds: usize,
+    mut baseline: impl FnMut() -> f64,
+    mut subject: impl FnMut() -> f64,
+) -> f64 {
     let (mut base, mut subj) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        base.push(per_call_ns(iters, &mut baseline));
-        subj.push(per_call_ns(iters, &mut subject));
+        base.push(baseline());
+        subj.push(subject());
     }
     base.sort_by(f64::total_cmp);
     subj.sort_by(f64::total_cmp);
