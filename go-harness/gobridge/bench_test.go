@@ -199,6 +199,20 @@ func BenchmarkPoolSleep0(b *testing.B) {
 	benchPool(b, func(p *Pool) error { return p.Sleep(context.Background(), 0) })
 }
 
+// The same two with a ctx that can be cancelled: the netpoller path (with Background, one
+// caller at a time waits inside a blocking cgo call instead; see Pool).
+func BenchmarkPoolDoNoopCancellableCtx(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchPool(b, func(p *Pool) error { return p.Do(ctx, func() {}) })
+}
+
+func BenchmarkPoolSleep0CancellableCtx(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchPool(b, func(p *Pool) error { return p.Sleep(ctx, 0) })
+}
+
 // The floor of Executor.Do on this Go version: a C thread calling an exported Go no-op per
 // request, the caller spinning inside one cgo call (internal/probe/floor.c).
 func BenchmarkCallbackFloor(b *testing.B) {

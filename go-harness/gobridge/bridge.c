@@ -185,6 +185,16 @@ gb_result gb_pool_submit(uint64_t p, uintptr_t handle, int preemptible) {
 	GB_END(code)
 }
 
+gb_result gb_pool_run(uint64_t p, uintptr_t handle, int preemptible) {
+	GB_BEGIN
+	GB_END(gobridge_pool_run(p, gb_trampoline(preemptible), (void *)handle, &st))
+}
+
+gb_result gb_pool_run_sleep(uint64_t p, uint64_t ns) {
+	GB_BEGIN
+	GB_END(gobridge_pool_run_sleep(p, ns, &st))
+}
+
 gb_result gb_pool_fd(uint64_t p) {
 	GB_BEGIN
 	int32_t fd = -1;

@@ -60,6 +60,8 @@ gb_result gb_pool_thread_tid(uint64_t p, size_t index);
 gb_result gb_pool_cancel(uint64_t p, uint64_t job);
 gb_result gb_pool_submit_sleep(uint64_t p, uint64_t ns);
 gb_result gb_pool_submit(uint64_t p, uintptr_t handle, int preemptible);
+gb_result gb_pool_run(uint64_t p, uintptr_t handle, int preemptible);
+gb_result gb_pool_run_sleep(uint64_t p, uint64_t ns);
 gb_result gb_pool_fd(uint64_t p);
 gb_result gb_pool_take_completions(uint64_t p, GobridgeCompletion *out, size_t cap);
 gb_result gb_pool_poll_completions(uint64_t p, GobridgeCompletion *out, size_t cap);

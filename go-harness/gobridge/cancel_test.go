@@ -181,11 +181,17 @@ func TestPoolOptions(t *testing.T) {
 	}
 }
 
-// pendingJobs is how many of the pool's jobs have not completed yet (waiters registered).
+// pendingJobs is how many of the pool's jobs have been accepted and not yet completed: the
+// waiters registered, and the caller on the blocking fast path (its flag is set just before
+// it submits). With every pool thread held by a blocker, the jobs beyond them are queued.
 func (p *Pool) pendingJobs() int {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	return len(p.c.waiters)
+	n := len(p.c.waiters)
+	if p.c.blocked.Load() {
+		n++
+	}
+	return n
 }
 
 // An executor or pool thread keeps the mask it was born with after Go callbacks: Go's needm

@@ -12,7 +12,8 @@
 //     Do runs with the thread's mask (SIGURG and SIGPROF blocked: no asynchronous preemption,
 //     no CPU-profile samples) unless the executor is made WithPreemptibleCallbacks.
 //   - Pool: blocking native work on a fixed number of threads while any number of goroutines
-//     wait in the netpoller, instead of one OS thread per blocked cgo call.
+//     wait in the netpoller, instead of one OS thread per blocked cgo call (one uncancellable
+//     caller at a time waits inside a cgo call instead: the fast path).
 //   - NotifySignals, AuditSignals, CheckSignalHandlers: signal handlers that coexist with the
 //     Go runtime (SA_ONSTACK, chaining to Go's handler), and a check for handlers that would
 //     crash it.

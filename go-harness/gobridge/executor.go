@@ -141,20 +141,20 @@ func (s *syncJobs) delete() {
 	}
 }
 
-// jobRef returns the value Rust passes back for j in slot: a slot reference, or (syncJobs nil)
-// a handle of its own, which releaseJobRef deletes.
-func (e *Executor) jobRef(slot int, j *goJob) C.uintptr_t {
-	if s := e.sync; s != nil {
+// ref returns the value Rust passes back for j in slot: a slot reference, or (s nil) a
+// handle of its own, which release deletes.
+func (s *syncJobs) ref(slot int, j *goJob) C.uintptr_t {
+	if s != nil {
 		s.jobs[slot] = j
 		return C.uintptr_t(slotRefBit | uintptr(s.handle)<<8 | uintptr(slot))
 	}
 	return C.uintptr_t(cgo.NewHandle(j))
 }
 
-// releaseJobRef undoes jobRef once the job has finished or can never start. (Not a closure
-// returned by jobRef: that would be one heap allocation per Do.)
-func (e *Executor) releaseJobRef(slot int, ref C.uintptr_t) {
-	if s := e.sync; s != nil {
+// release undoes ref once the job has finished or can never start. (Not a closure returned by
+// ref: that would be one heap allocation per Do.)
+func (s *syncJobs) release(slot int, ref C.uintptr_t) {
+	if s != nil {
 		s.jobs[slot] = nil
 		return
 	}
@@ -207,14 +207,14 @@ func (e *Executor) release(slot int) { e.slots <- slot }
 // runInSlot runs j on the executor through the caller's slot: waiting in one cgo call, or, with
 // a cancellable ctx, as a submitted job whose wait ctx can cut short.
 func (e *Executor) runInSlot(ctx context.Context, slot int, j *goJob) error {
-	ref := e.jobRef(slot, j)
+	ref := e.sync.ref(slot, j)
 	var err error
 	if ctx.Done() == nil {
 		err = e.mapErr(resultErr(C.gb_executor_run(e.h, ref, e.trampoline)))
 	} else {
 		err = e.waitSubmitted(ctx, C.gb_executor_submit(e.h, ref, e.trampoline))
 	}
-	e.releaseJobRef(slot, ref)
+	e.sync.release(slot, ref)
 	return err
 }
 

@@ -740,6 +740,38 @@ int32_t gobridge_pool_submit_sleep(uint64_t pool_handle, uint64_t ns, uint64_t *
 int32_t gobridge_pool_submit(uint64_t pool_handle, GobridgeCallback cb, void *ctx, uint64_t *out_job, struct GobridgeStatus *status);
 
 /*
+ Runs `cb(ctx)` on a pool thread (the first idle one, else the least loaded) and returns
+ when it has returned, blocking the caller: no job id, no completion. The fast path for a
+ caller that can afford to hold its thread while it waits (the Go package lets one waiter
+ per pool do so, when its context can never be cancelled); the job lives in the caller's
+ frame. From inside a job of the same pool it waits for another thread of the pool like any
+ caller (a job that waits for its own pool deadlocks once every thread does; the Go package
+ runs a nested `Do` inline instead).
+
+ Errors: `GOBRIDGE_E_SHUTDOWN` (the pool shut down before the job ran: `cb` was not called);
+ `GOBRIDGE_E_STALE_HANDLE`; `GOBRIDGE_E_INVALID_ARGUMENT` (NULL `cb`). Any thread; blocks.
+
+ # Safety
+
+ `cb` may be called once with `ctx` on a pool thread and does not unwind; `status` is NULL
+ or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_run(uint64_t pool_handle, GobridgeCallback cb, void *ctx, struct GobridgeStatus *status);
+
+/*
+ Runs the pool's built-in blocking job, a sleep of `ns` nanoseconds, on a pool thread as
+ `gobridge_pool_run` runs a callback: the caller blocks until it has slept. Nothing can
+ cancel it (use `gobridge_pool_submit_sleep` for that).
+
+ Errors: `GOBRIDGE_E_SHUTDOWN`, `GOBRIDGE_E_STALE_HANDLE`. Any thread; blocks.
+
+ # Safety
+
+ `status` is NULL or a valid `GobridgeStatus`.
+ */
+int32_t gobridge_pool_run_sleep(uint64_t pool_handle, uint64_t ns, struct GobridgeStatus *status);
+
+/*
  Writes the pool's completion fd to `*out_fd`: a non-blocking eventfd that is readable
  whenever completions are waiting. Watch it (epoll, Go's netpoller), then call
  `gobridge_pool_take_completions` until it returns fewer than `cap`. Owned by the pool and

@@ -21,7 +21,11 @@ import (
 // Pool is a fixed set of Rust-owned OS threads that serve blocking native work, so that any
 // number of goroutines can wait on blocking work while the process holds a bounded number of
 // OS threads. A goroutine waiting in Sleep or Do is parked in the Go netpoller (on a channel fed
-// by the pool's one completion file descriptor), not blocked in a cgo call on an OS thread.
+// by the pool's one completion file descriptor), not blocked in a cgo call on an OS thread,
+// with one exception: with a ctx that can never be cancelled (ctx.Done() == nil, as for
+// context.Background()), one waiter per pool at a time takes the fast path and waits inside
+// one blocking cgo call, as Executor.Do does (one OS thread more, at most, than the others
+// hold).
 //
 // A Pool is safe for concurrent use. Close it when done; a forgotten one is closed by a
 // finalizer (in a goroutine of its own) as a safety net only. Do called from inside a Pool.Do
@@ -48,6 +52,11 @@ type poolCore struct {
 	tids      map[int]struct{} // kernel tid of each pool thread; read-only after NewPool
 	callbacks atomic.Int32     // Do jobs running on the pool's threads right now
 	spinning  atomic.Bool      // a waiter is polling the completion queue (spinWait)
+
+	// The fast path: one caller at a time (blocked) waits for its job in a blocking cgo call;
+	// a Do's job is found through slot 0 of blocking (nil: a handle per call).
+	blocked  atomic.Bool
+	blocking *syncJobs
 }
 
 type poolWaiter struct {
@@ -74,7 +83,7 @@ func NewPool(threads int, opts ...Option) (*Pool, error) {
 	if err := resultErr(r); err != nil {
 		return nil, err
 	}
-	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter), jobs: newPoolJobs()}
+	p := &poolCore{h: C.uint64_t(r.value), threads: threads, trampoline: o.cPreemptible(), done: make(chan struct{}), waiters: make(map[uint64]*poolWaiter), jobs: newPoolJobs(), blocking: newSyncJobs()}
 	p.tids = make(map[int]struct{}, threads)
 	for i := 0; i < threads; i++ {
 		tr := C.gb_pool_thread_tid(p.h, C.size_t(i))
@@ -317,6 +326,11 @@ func (p *poolCore) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if ctx.Done() == nil && p.blocked.CompareAndSwap(false, true) {
+		err := p.blockingErr(resultErr(C.gb_pool_run_sleep(p.h, C.uint64_t(d))))
+		p.blocked.Store(false)
+		return err
+	}
 	w := &poolWaiter{ch: make(chan error, 1)}
 	job, err := p.submit(w, func(C.uintptr_t) C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) })
 	if err != nil {
@@ -344,12 +358,43 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 		defer p.callbacks.Add(-1)
 		fn()
 	}, call: "Pool.Do"}
+	if ctx.Done() == nil && p.blocked.CompareAndSwap(false, true) {
+		err := p.runBlocking(j)
+		p.blocked.Store(false)
+		return err
+	}
 	w := &poolWaiter{ch: make(chan error, 1), job: j}
 	job, err := p.submit(w, func(ref C.uintptr_t) C.gb_result { return C.gb_pool_submit(p.h, ref, p.trampoline) })
 	if err != nil {
 		return err
 	}
 	return p.wait(ctx, job, w, true)
+}
+
+// runBlocking runs j on a pool thread and waits for it inside one cgo call: the fast path of
+// Do, taken by the caller that holds p.blocked.
+func (p *poolCore) runBlocking(j *goJob) error {
+	ref := p.blocking.ref(0, j)
+	err := p.blockingErr(resultErr(C.gb_pool_run(p.h, ref, p.trampoline)))
+	p.blocking.release(0, ref)
+	if jerr := j.err(); jerr != nil {
+		return jerr // fn panicked
+	}
+	if err == nil && !j.ran {
+		// Rust reported success, so the callback ran but did not find the job: an internal
+		// fault, never reported as a success for a fn that did not run.
+		return &Error{Code: CodeStaleHandle, Message: "internal: Pool.Do's callback did not find its job"}
+	}
+	return err
+}
+
+// blockingErr maps the fast path's errors to the netpoller path's: a pool shut down or
+// closed under the call is ErrShutdown, as a refused submission is.
+func (p *poolCore) blockingErr(err error) error {
+	if errors.Is(err, ErrShutdown) || errors.Is(err, ErrStaleHandle) {
+		return shutdownErr("pool")
+	}
+	return err
 }
 
 // Close: see Pool.Close.
@@ -396,6 +441,7 @@ func (p *poolCore) Close() error {
 	// No callback can look a job up any more: queued jobs were failed, and a started one
 	// found its job before it set started.
 	p.jobs.delete()
+	p.blocking.delete()
 	runtime.KeepAlive(p)
 	return err
 }

@@ -36,7 +36,7 @@ func TestStressPoolCancelledQueuedDoReturns(t *testing.T) {
 	for i := 0; i < queued; i++ {
 		go func() { results <- p.Do(ctx, func() { ran.Add(1) }) }()
 	}
-	for stressPoolWaiting(p) < threads+queued {
+	for p.pendingJobs() < threads+queued {
 		runtime.Gosched() // every job is queued
 	}
 	cancel()

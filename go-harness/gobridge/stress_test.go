@@ -154,14 +154,6 @@ func (j *stressPoolJob) fn(work func()) func() {
 	}
 }
 
-// stressPoolWaiting is how many jobs the pool has accepted and not yet completed (its waiters
-// map): with every pool thread held by a blocker, those jobs are queued.
-func stressPoolWaiting(p *Pool) int {
-	p.c.mu.Lock()
-	defer p.c.mu.Unlock()
-	return len(p.c.waiters)
-}
-
 // stressHoldThreads makes n blockers hold the n threads of a fresh pool until release is
 // closed, and returns once every one runs. They are submitted one at a time, each once the one
 // before runs: the pool places a job on a thread when it is submitted (the least loaded one,
@@ -453,7 +445,7 @@ func TestStressPoolContextRaces(t *testing.T) {
 					}
 				}(jobs[q], q%4 == 3)
 			}
-			for stressPoolWaiting(p) < 3+queued {
+			for p.pendingJobs() < 3+queued {
 				runtime.Gosched() // wait until every job is queued (no timing: a count)
 			}
 			cancel()

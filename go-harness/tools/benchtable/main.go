@@ -56,6 +56,8 @@ var pairs = []pair{
 	{"Do after 20 ms idle: prototype vs Executor.Do", "AfterIdle/20ms/GoThreadDo", "AfterIdle/20ms/ExecutorDo", "p50-ns", "", 0, false},
 	{"Pool(4).Do (no-op), 1 goroutine vs Go chan", "PoolDoNoop", "GoChanRoundTrip", "ns/op", "<= 1500 ns", 1500, true},
 	{"Pool(4).Sleep(0), 1 goroutine vs Go 4-server", "FanInPoolSleep0/1", "FanInGoChanRoundTrip/1", "ns/op", "<= 1500 ns", 1500, true},
+	{"Pool(4).Do, cancellable ctx (netpoller path)", "PoolDoNoopCancellableCtx", "PoolDoNoop", "ns/op", "", 0, false},
+	{"Pool(4).Sleep(0), cancellable ctx (netpoller path)", "PoolSleep0CancellableCtx", "PoolSleep0", "ns/op", "", 0, false},
 	{"Pool(4).Sleep(0), 8 goroutines vs Go", "FanInPoolSleep0/8", "FanInGoChanRoundTrip/8", "ns/op", "", 0, false},
 	{"Pool(4).Sleep(0), 64 goroutines vs Go", "FanInPoolSleep0/64", "FanInGoChanRoundTrip/64", "ns/op", "<= 1.2x", 1.2, false},
 	{"idle Executor + Pool(4): process CPU / 5 s", "IdleCPU", "", "cpu-ms/5s", "<= 50 ms", 50, true},
