@@ -254,3 +254,62 @@ fn thread_tids_name_the_threads_that_run_the_jobs_and_an_index_past_the_end_is_r
     let rc = unsafe { gobridge_pool_thread_tid(pool, 0, &mut tid, ptr::null_mut()) };
     assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
 }
+
+/// `gobridge_pool_run`: the callback has run on a pool thread when the call returns, with no
+/// job id and no completion; refusals (NULL callback, shut down, closed) never call it.
+#[test]
+fn a_blocking_run_returns_after_its_callback_ran_on_a_pool_thread() {
+    let mut pool = 0u64;
+    // SAFETY:
+    // - `pool` is valid for a write; a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_new(2, &mut pool, ptr::null_mut()) }, 0);
+    let tids: Vec<i32> = (0..2)
+        .map(|index| {
+            let mut tid = 0i32;
+            // SAFETY:
+            // - `tid` is valid for a write; a NULL status is allowed.
+            assert_eq!(
+                unsafe { gobridge_pool_thread_tid(pool, index, &mut tid, ptr::null_mut()) },
+                0
+            );
+            tid
+        })
+        .collect();
+    let ran_on = std::sync::atomic::AtomicI32::new(0);
+    let ctx = &ran_on as *const _ as *mut std::ffi::c_void;
+    // SAFETY:
+    // - `record_tid` may be called once with `ran_on`, which outlives the call (it waits);
+    //   a NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_run(pool, Some(record_tid), ctx, ptr::null_mut()) }, 0);
+    let tid = ran_on.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(tids.contains(&tid), "ran on {tid}, not a pool thread ({tids:?})");
+    assert_ne!(tid, gobridge::current_thread().as_raw());
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_run_sleep(pool, 1_000, ptr::null_mut()) }, 0);
+    assert!(take_all(pool).is_empty(), "a blocking run left a completion");
+    // SAFETY:
+    // - A NULL callback is refused before anything runs; a NULL status is allowed.
+    let rc = unsafe { gobridge_pool_run(pool, None, ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_INVALID_ARGUMENT);
+
+    ran_on.store(0, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_shutdown(pool, ptr::null_mut()) }, 0);
+    // SAFETY:
+    // - As above; the shut-down pool refuses the job, so `record_tid` is never called.
+    let rc = unsafe { gobridge_pool_run(pool, Some(record_tid), ctx, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_SHUTDOWN);
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_run_sleep(pool, 0, ptr::null_mut()) }, GOBRIDGE_E_SHUTDOWN);
+    // SAFETY:
+    // - A NULL status is allowed.
+    assert_eq!(unsafe { gobridge_pool_close(pool, ptr::null_mut()) }, 0);
+    // SAFETY:
+    // - As above: a closed handle is refused.
+    let rc = unsafe { gobridge_pool_run(pool, Some(record_tid), ctx, ptr::null_mut()) };
+    assert_eq!(rc, GOBRIDGE_E_STALE_HANDLE);
+    assert_eq!(ran_on.load(std::sync::atomic::Ordering::SeqCst), 0, "a refused run called back");
+}
