@@ -268,10 +268,8 @@ fn a_blocking_run_returns_after_its_callback_ran_on_a_pool_thread() {
             let mut tid = 0i32;
             // SAFETY:
             // - `tid` is valid for a write; a NULL status is allowed.
-            assert_eq!(
-                unsafe { gobridge_pool_thread_tid(pool, index, &mut tid, ptr::null_mut()) },
-                0
-            );
+            let rc = unsafe { gobridge_pool_thread_tid(pool, index, &mut tid, ptr::null_mut()) };
+            assert_eq!(rc, 0);
             tid
         })
         .collect();
