@@ -39,8 +39,9 @@ enum Shape {
     OneWriterPerLine,
     /// The least any queue whose jobs live with their submitter moves, as `run` does: the
     /// submitter writes its job's line and publishes it with a compare-exchange on the queue's
-    /// line; the worker takes it with a swap, reads the job and writes the answer into it.
-    /// Both lines are written by both sides: four line transfers per round trip.
+    /// line; the worker takes it with a swap, finds the job through the value it took (a
+    /// dependent load, as a pointer to the caller's job is), reads it and writes the answer into
+    /// it. Both lines are written by both sides.
     QueueAndJobLine,
 }
 
@@ -48,10 +49,10 @@ enum Shape {
 struct Lines {
     req: Line<AtomicU64>,
     resp: Line<AtomicU64>,
-    /// The queue's top: non-zero while a job is queued.
+    /// The queue's top: the queued job's index plus one, 0 while none is queued.
     queue: Line<AtomicU64>,
-    /// The job's input and answer.
-    job: Line<[AtomicU64; 2]>,
+    /// The jobs' input and answer (the submitter uses the first).
+    jobs: [Line<[AtomicU64; 2]>; 2],
 }
 
 impl<T: Default> Default for Line<T> {
@@ -73,12 +74,14 @@ impl Lines {
                 self.resp.0.store(v, Ordering::Release);
             }
             Shape::QueueAndJobLine => {
-                if self.queue.0.load(Ordering::Relaxed) == 0
-                    || self.queue.0.swap(0, Ordering::Acquire) == 0
-                {
+                if self.queue.0.load(Ordering::Relaxed) == 0 {
                     return false;
                 }
-                let [input, answer] = &self.job.0;
+                let top = self.queue.0.swap(0, Ordering::Acquire);
+                let Some(index) = top.checked_sub(1) else {
+                    return false;
+                };
+                let [input, answer] = &self.jobs[index as usize % 2].0;
                 answer.store(input.load(Ordering::Relaxed), Ordering::Release);
             }
         }
@@ -93,7 +96,7 @@ impl Lines {
                 &self.resp.0
             }
             Shape::QueueAndJobLine => {
-                let [input, answer] = &self.job.0;
+                let [input, answer] = &self.jobs[0].0;
                 input.store(seq, Ordering::Relaxed);
                 let queued =
                     self.queue.0.compare_exchange(0, 1, Ordering::Release, Ordering::Relaxed);
