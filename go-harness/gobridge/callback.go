@@ -20,10 +20,11 @@ import (
 // what happened when it ran.
 type goJob struct {
 	fn       func()
-	call     string      // the API that runs it ("Executor.Do", ...), for the Goexit message
-	ran      bool        // set on the thread that runs fn, read after the call that ran it returned
-	started  atomic.Bool // fn has begun (read concurrently by Pool.Close)
-	finished atomic.Bool // fn has returned or panicked (read concurrently by Pool.Close)
+	call     string        // the API that runs it ("Executor.Do", ...), for the Goexit message
+	running  *atomic.Int32 // counts fn while it runs, if set (Pool.Do: the pool's callbacks)
+	ran      bool          // set on the thread that runs fn, read after the call that ran it returned
+	started  atomic.Bool   // fn has begun (read concurrently by Pool.Close)
+	finished atomic.Bool   // fn has returned or panicked (read concurrently by Pool.Close)
 	panicked bool
 	value    any
 	stack    []byte
@@ -65,6 +66,10 @@ func gobridgeGoCallback(h C.uintptr_t) {
 	}
 	j.ran = true
 	j.started.Store(true)
+	if c := j.running; c != nil {
+		c.Add(1)
+		defer c.Add(-1)
+	}
 	j.fn()
 	returned = true
 }

@@ -65,6 +65,12 @@ type poolWaiter struct {
 	ref C.uintptr_t // what the callback gets for job (poolJobs.ref); 0 for Sleep
 }
 
+// poolDo is what a Pool.Do allocates: its job and, on the netpoller path, its waiter.
+type poolDo struct {
+	waiter poolWaiter
+	job    goJob
+}
+
 // completionBatch is how many completions the dispatcher takes per call.
 const completionBatch = 256
 
@@ -353,17 +359,16 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 	if p.callbacks.Load() > 0 && p.onPoolThread() {
 		return runInline(fn)
 	}
-	j := &goJob{fn: func() {
-		p.callbacks.Add(1)
-		defer p.callbacks.Add(-1)
-		fn()
-	}, call: "Pool.Do"}
+	// The job and its waiter in one allocation (the fast path uses only the job).
+	d := &poolDo{job: goJob{fn: fn, call: "Pool.Do", running: &p.callbacks}}
+	j := &d.job
 	if ctx.Done() == nil && p.blocked.CompareAndSwap(false, true) {
 		err := p.runBlocking(j)
 		p.blocked.Store(false)
 		return err
 	}
-	w := &poolWaiter{ch: make(chan error, 1), job: j}
+	w := &d.waiter
+	*w = poolWaiter{ch: make(chan error, 1), job: j}
 	job, err := p.submit(w, func(ref C.uintptr_t) C.gb_result { return C.gb_pool_submit(p.h, ref, p.trampoline) })
 	if err != nil {
 		return err

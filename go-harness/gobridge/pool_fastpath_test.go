@@ -95,3 +95,20 @@ func TestPoolFastPathIsOneUncancellableCallerAtATime(t *testing.T) {
 		t.Fatalf("Sleep after Close: %v, want ErrShutdown", err)
 	}
 }
+
+// The fast path allocates no more than Executor.Do (the job, with its waiter's room: one
+// allocation; before, the job and a closure around fn were two).
+func TestPoolFastPathAllocatesNoMoreThanExecutorDo(t *testing.T) {
+	p, err := NewPool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	e := newExec(t, "gb-allocs-cmp")
+	bg := context.Background()
+	pool := testing.AllocsPerRun(200, func() { _ = p.Do(bg, func() {}) })
+	exec := testing.AllocsPerRun(200, func() { _ = e.Do(bg, func() {}) })
+	if pool > exec {
+		t.Fatalf("Pool.Do's fast path allocates %.1f times per call, Executor.Do %.1f", pool, exec)
+	}
+}
