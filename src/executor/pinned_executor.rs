@@ -155,7 +155,7 @@ impl PinnedExecutor {
         }
         if self.is_current() {
             queued();
-            return catch_unwind(AssertUnwindSafe(f)).map_err(panic_error);
+            return run_here(f);
         }
         self.shared.run_borrowed(f, queued)
     }
@@ -264,4 +264,13 @@ impl Drop for PinnedExecutor {
         }
         let _ = self.shutdown();
     }
+}
+
+/// Runs `f` on the calling thread (a nested `run` on the executor's own thread). Never inlined:
+/// inlined into `run_after_queued`, `f`'s locals became part of every caller's frame, run
+/// inline or not; in release builds a job with 4 MiB of locals overflowed the 2 MiB stack of a
+/// thread that only submitted it (`stack_size_and_spin_are_configurable`).
+#[inline(never)]
+fn run_here<F: FnOnce() -> R, R>(f: F) -> Result<R> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(panic_error)
 }
