@@ -30,6 +30,19 @@ type goJob struct {
 	stack    []byte
 }
 
+// outcome is what a blocking Do returns once the call that ran j returned with err: fn's panic
+// if it panicked (that is the answer, cancelled or not), else err, except that a success for a
+// fn that never ran (the callback did not find the job: an internal fault) is an error.
+func (j *goJob) outcome(err error) error {
+	if jerr := j.err(); jerr != nil {
+		return jerr
+	}
+	if err == nil && !j.ran {
+		return &Error{Code: CodeStaleHandle, Message: "internal: " + j.call + "'s callback did not find its job"}
+	}
+	return err
+}
+
 // err is the job's outcome as an error, once the call that ran it has returned.
 func (j *goJob) err() error {
 	if j.panicked {

@@ -127,12 +127,22 @@ const (
 
 func newSyncJobs() *syncJobs {
 	s := &syncJobs{}
-	s.handle = cgo.NewHandle(s)
-	if uintptr(s.handle) >= slotHandleLimit {
-		s.handle.Delete()
+	var ok bool
+	if s.handle, ok = handleBelow(s, slotHandleLimit); !ok {
 		return nil
 	}
 	return s
+}
+
+// handleBelow makes a cgo.Handle of v for a tagged reference, if it is below limit (the
+// handle's room in the reference); otherwise it makes none.
+func handleBelow(v any, limit uintptr) (cgo.Handle, bool) {
+	h := cgo.NewHandle(v)
+	if uintptr(h) >= limit {
+		h.Delete()
+		return 0, false
+	}
+	return h, true
 }
 
 func (s *syncJobs) delete() {
@@ -285,15 +295,7 @@ func (e *Executor) Do(ctx context.Context, fn func()) error {
 		}
 	}
 	runtime.KeepAlive(e)
-	if jerr := j.err(); jerr != nil {
-		return jerr // fn panicked: that is the answer, cancelled or not
-	}
-	if err == nil && !j.ran {
-		// Rust reported success, so the callback ran but did not find the job: an internal
-		// fault, never reported as a success for a fn that did not run.
-		return &Error{Code: CodeStaleHandle, Message: "internal: Executor.Do's callback did not find its job"}
-	}
-	return err
+	return j.outcome(err)
 }
 
 // Ping runs a Rust no-op job on the executor's thread and waits for it: a liveness check, and

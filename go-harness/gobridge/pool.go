@@ -382,15 +382,7 @@ func (p *poolCore) runBlocking(j *goJob) error {
 	ref := p.blocking.ref(0, j)
 	err := p.blockingErr(resultErr(C.gb_pool_run(p.h, ref, p.trampoline)))
 	p.blocking.release(0, ref)
-	if jerr := j.err(); jerr != nil {
-		return jerr // fn panicked
-	}
-	if err == nil && !j.ran {
-		// Rust reported success, so the callback ran but did not find the job: an internal
-		// fault, never reported as a success for a fn that did not run.
-		return &Error{Code: CodeStaleHandle, Message: "internal: Pool.Do's callback did not find its job"}
-	}
-	return err
+	return j.outcome(err)
 }
 
 // blockingErr maps the fast path's errors to the netpoller path's: a pool shut down or

@@ -37,9 +37,8 @@ const (
 
 func newPoolJobs() *poolJobs {
 	t := &poolJobs{}
-	t.handle = cgo.NewHandle(t)
-	if uintptr(t.handle) >= poolHandleLimit {
-		t.handle.Delete()
+	var ok bool
+	if t.handle, ok = handleBelow(t, poolHandleLimit); !ok {
 		return nil
 	}
 	return t

@@ -155,9 +155,9 @@ impl Link {
 /// A job's count in its executor's load (queued plus running jobs, the pool's placement
 /// metric), handed to the job's [`run`](Job::run) by the worker: the job ends it just before it
 /// publishes its outcome, so whoever sees the outcome sees the load without it. (Counted down
-/// after `run` returned instead, a pool submitter that got its job's completion found the
-/// thread still busy and sent the next job to a cold one: the measured cause of `Pool.Do`'s slow
-/// runs.) Dropped without [`end`](Self::end), it ends then: exactly once either way.
+/// after `run` returned instead, a pool submitter that got its job's completion often found
+/// the thread still busy and sent its next job to a cold one: 2–5% of one caller's `Pool.Do`
+/// jobs.) Dropped without [`end`](Self::end), it ends then: exactly once either way.
 #[must_use]
 pub(crate) struct Counted<'a>(Option<&'a AtomicU32>);
 

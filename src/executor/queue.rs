@@ -343,8 +343,9 @@ impl Shared {
     /// Fails every job in `batch` with `Shutdown`, oldest first.
     fn fail_all(&self, batch: &mut Vec<Queued>) {
         while let Some(job) = batch.pop() {
+            let counted = Counted::new(&self.load);
             job.fail(Error::Shutdown);
-            self.load.fetch_sub(1, Ordering::Relaxed);
+            counted.end();
         }
     }
 
