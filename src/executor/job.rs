@@ -66,8 +66,8 @@ impl JobRef {
 /// pointer to the link pushed before it, so a push is one compare-exchange and allocates
 /// nothing beyond the job itself.
 ///
-/// A job is queued at most once ([`mark_queued`](Self::mark_queued) enforces it; a refused
-/// push does not count).
+/// A job is queued at most once ([`mark_queued`](Self::mark_queued) enforces it for shared
+/// jobs, `run_borrowed`'s frame for its own; a refused push does not count).
 /// Its cells are touched by one thread at a time, each handing them on through the queue's
 /// atomic top pointer: the pusher fills them before the Release exchange that publishes the
 /// link, and the worker empties them after the Acquire exchange that takes it.
@@ -198,9 +198,12 @@ pub(crate) trait Job: Send + Sync {
 }
 
 /// A job closure and the slot its result goes to: one allocation per job.
+///
+/// `repr(C)`, the slot first: see `Slot`.
+#[repr(C)]
 pub(crate) struct Task<F, R> {
-    link: Link,
     pub(crate) slot: Slot<R>,
+    link: Link,
     f: UnsafeCell<Option<F>>,
 }
 

@@ -42,6 +42,10 @@ const PARKED: u8 = 4;
 const FD: u8 = 8;
 
 /// Where one job's result is handed from the thread that completes it to the one that waits.
+///
+/// `repr(C)`: what a completion writes (`state`, `claimer`, `value`) comes first, in one line
+/// with `run`'s `released` flag (see `Shared::run_borrowed`), the parking fields after it.
+#[repr(C)]
 pub(crate) struct Slot<R> {
     /// Phase and flags (see the module docs).
     state: AtomicU8,
