@@ -43,6 +43,7 @@ var pairs = []pair{
 	{"guarded vs bare, 64 goroutines (per call)", "FanInCallGuarded/64", "FanInCallBare/64", "ns/op", "<= 1.15x", 1.15, false},
 	{"CallStatus vs bare cgo call (author's fn)", "CallStatus/CallStatus", "CallStatus/bare", "ns/op", "<= 1.15x", 1.15, false},
 	{"Executor.Ping vs Go chan round trip", "ExecutorPing", "GoChanRoundTrip", "ns/op", "<= 400 ns", 400, true},
+	{"Executor.Ping, 8 vs 1 goroutine (per call)", "FanInExecutorPing/8", "FanInExecutorPing/1", "ns/op", "", 0, false},
 	{"Executor.Ping, 64 vs 1 goroutine (per call)", "FanInExecutorPing/64", "FanInExecutorPing/1", "ns/op", "<= 1.0x", 1.0, false},
 	{"Executor.Do (no-op) vs callback floor", "ExecutorDo", "CallbackFloor", "ns/op", "<= 1.3x", 1.3, false},
 	{"Executor.Do (no-op) vs Go chan round trip", "ExecutorDo", "GoChanRoundTrip", "ns/op", "<= 1000 ns", 1000, true},
