@@ -71,6 +71,16 @@ type poolDo struct {
 	job    goJob
 }
 
+// A registered waiter's channel gets exactly one send (complete and Close each take the waiter
+// out of p.waiters under p.mu before sending), so once its waiter has received that value, or
+// was never registered, the channel is empty for good and is reused: waiterChans for Do's
+// channels, sleepWaiters for Sleep's whole waiter (nothing else points to it by then). A
+// cancelled Sleep returns before its completion is sent; its waiter is left to the GC.
+var (
+	waiterChans  = sync.Pool{New: func() any { return make(chan error, 1) }}
+	sleepWaiters = sync.Pool{New: func() any { return &poolWaiter{ch: make(chan error, 1)} }}
+)
+
 // completionBatch is how many completions the dispatcher takes per call.
 const completionBatch = 256
 
@@ -304,24 +314,24 @@ func (p *poolCore) submit(w *poolWaiter, call func(ref C.uintptr_t) C.gb_result)
 // has not started; its token set if it runs, so Rust code inside it can stop early) and, when
 // waitAfterCancel is set (the job runs Go code that may touch the caller's memory), wait still
 // waits for the completion, so it never returns while the job runs. A cancelled wait returns
-// ctx.Err(), or the job's panic.
-func (p *poolCore) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) error {
+// ctx.Err(), or the job's panic. received says w.ch got its one value (see waiterChans).
+func (p *poolCore) wait(ctx context.Context, job uint64, w *poolWaiter, waitAfterCancel bool) (err error, received bool) {
 	if err, ok := p.spinWait(w); ok {
-		return err
+		return err, true
 	}
 	select {
 	case err := <-w.ch:
-		return err
+		return err, true
 	case <-ctx.Done():
 	}
 	C.gb_pool_cancel(p.h, C.uint64_t(job)) // a gone pool or job: its completion is on its way
 	if !waitAfterCancel {
-		return ctx.Err() // the built-in sleep touches no Go memory; its completion is dropped
+		return ctx.Err(), false // the built-in sleep touches no Go memory; its completion is dropped
 	}
 	if err := <-w.ch; errors.Is(err, ErrPanicked) {
-		return err
+		return err, true
 	}
-	return ctx.Err()
+	return ctx.Err(), true
 }
 
 // Sleep: see Pool.Sleep.
@@ -337,12 +347,17 @@ func (p *poolCore) Sleep(ctx context.Context, d time.Duration) error {
 		p.blocked.Store(false)
 		return err
 	}
-	w := &poolWaiter{ch: make(chan error, 1)}
+	w := sleepWaiters.Get().(*poolWaiter)
 	job, err := p.submit(w, func(C.uintptr_t) C.gb_result { return C.gb_pool_submit_sleep(p.h, C.uint64_t(d)) })
 	if err != nil {
+		sleepWaiters.Put(w)
 		return err
 	}
-	return p.wait(ctx, job, w, false)
+	err, received := p.wait(ctx, job, w, false)
+	if received {
+		sleepWaiters.Put(w)
+	}
+	return err
 }
 
 // Do: see Pool.Do.
@@ -368,12 +383,13 @@ func (p *poolCore) Do(ctx context.Context, fn func()) error {
 		return err
 	}
 	w := &d.waiter
-	*w = poolWaiter{ch: make(chan error, 1), job: j}
+	*w = poolWaiter{ch: waiterChans.Get().(chan error), job: j}
 	job, err := p.submit(w, func(ref C.uintptr_t) C.gb_result { return C.gb_pool_submit(p.h, ref, p.trampoline) })
-	if err != nil {
-		return err
+	if err == nil {
+		err, _ = p.wait(ctx, job, w, true) // waits for the completion even when cancelled
 	}
-	return p.wait(ctx, job, w, true)
+	waiterChans.Put(w.ch)
+	return err
 }
 
 // runBlocking runs j on a pool thread and waits for it inside one cgo call: the fast path of
