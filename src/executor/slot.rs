@@ -58,6 +58,13 @@ pub(crate) struct Slot<R> {
     fd: OnceLock<nix::sys::eventfd::EventFd>,
 }
 
+impl Slot<()> {
+    /// Where what a completion writes (`state`, `claimer`, `value`) ends, for a unit result:
+    /// `RunFrame` keeps it in the line of `run`'s `released` flag.
+    pub(crate) const COMPLETION_END: usize =
+        std::mem::offset_of!(Slot<()>, value) + std::mem::size_of::<Option<Result<()>>>();
+}
+
 impl<R> Slot<R> {
     pub(crate) fn new() -> Self {
         Slot {
