@@ -91,6 +91,10 @@ func TestPoolWaitersNeverGetAnotherCallsCompletion(t *testing.T) {
 // On the netpoller path a Sleep allocates nothing per call (its waiter and channel are reused)
 // and a Do only its job and waiter (poolDo; the channel is reused).
 func TestPoolNetpollerPathReusesWaiters(t *testing.T) {
+	if raceEnabled {
+		// Under the race detector sync.Pool drops a share of what is put back, on purpose.
+		t.Skip("allocation counts need a build without -race")
+	}
 	p, err := NewPool(2)
 	if err != nil {
 		t.Fatal(err)
