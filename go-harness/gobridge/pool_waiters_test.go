@@ -92,7 +92,8 @@ func TestPoolWaitersNeverGetAnotherCallsCompletion(t *testing.T) {
 // and a Do only its job and waiter (poolDo; the channel is reused).
 func TestPoolNetpollerPathReusesWaiters(t *testing.T) {
 	if raceEnabled {
-		// Under the race detector sync.Pool drops a share of what is put back, on purpose.
+		// Under the race detector sync.Pool drops a share of what is put back, on purpose;
+		// make test runs this test again without -race (go-harness/Makefile: allocs).
 		t.Skip("allocation counts need a build without -race")
 	}
 	p, err := NewPool(2)
